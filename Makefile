@@ -1,0 +1,44 @@
+# The two commands of the README:
+#   make book   set up, execute every chapter, build the static site into _build/html
+#   make test   set up, then run every check CI runs
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export TF_CPP_MIN_LOG_LEVEL := 1
+export PYTHONHASHSEED := 0
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup test unit pairs nbval html book execute benchmark
+
+setup:
+	bash tools/setup.sh
+
+# Every check, in the order that fails fastest.
+test: setup
+	$(MAKE) unit pairs nbval html
+
+unit:
+	$(PY) -m pytest -q tests
+
+pairs:
+	$(PY) tools/chapters.py check
+
+# Strict nbval: every stored output must be reproduced; tools/nbval_sanitize.cfg only masks timings and addresses.
+# Where the kernel allows it, the chapters run without a network, as proof the book needs none.
+nbval:
+	$(PY) tools/chapters.py nbval
+
+html:
+	rm -rf _build/html
+	$(VENV)/bin/jupyter-book build -W -n --keep-going .
+	$(PY) tools/chapters.py check-html
+
+# Re-execute every chapter and store the fresh outputs in its .ipynb (what an author does after an edit).
+execute:
+	$(PY) tools/chapters.py execute
+
+book: setup
+	$(MAKE) execute html
+	@echo "The book is in _build/html/index.html"
+
+benchmark:
+	$(PY) benchmarks/book_runtime.py

@@ -1,0 +1,67 @@
+"""Offline corpora, one loader per corpus, and a checked download path for optional data.
+
+Every loader reads files that ship inside a pip package, says its source and licence in its
+docstring, returns a small typed object, and raises :class:`DataPackageMissingError` with the exact
+install command when its package is missing.
+
+>>> from llmbook import data
+>>> data.available()[:3]
+['chinese-sentiment', 'google-analogies', 'lee']
+>>> corpus = data.load("shakespeare")      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable
+
+from llmbook.data._common import DataPackageMissingError, Split, TextCorpus, split_indices
+from llmbook.data.chinese import LabelledTexts, TaggedCorpus, load_chinese_sentiment, load_peoples_daily
+from llmbook.data.download import ChecksumError, fetch
+from llmbook.data.gensim_data import (
+    AnalogyQuestion,
+    AnalogySet,
+    SimilarityPair,
+    SimilaritySet,
+    load_analogies,
+    load_lee,
+    load_simlex999,
+    load_wordsim353,
+)
+from llmbook.data.shakespeare import load_shakespeare
+
+LOADERS: dict[str, Callable[..., Any]] = {
+    "chinese-sentiment": load_chinese_sentiment,
+    "google-analogies": load_analogies,
+    "lee": load_lee,
+    "peoples-daily": load_peoples_daily,
+    "shakespeare": load_shakespeare,
+    "simlex999": load_simlex999,
+    "wordsim353": load_wordsim353,
+}
+
+
+def available() -> list[str]:
+    """The corpus names :func:`load` accepts, sorted."""
+    return sorted(LOADERS)
+
+
+def load(name: str, **options: Any) -> Any:
+    """Load a corpus by name; ``options`` go to its loader (e.g. ``load("lee", part="test")``).
+
+    Raises:
+        KeyError: for an unknown name; the message lists the known names and the closest match.
+    """
+    if name not in LOADERS:
+        close = difflib.get_close_matches(str(name), LOADERS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"unknown corpus {name!r}.{hint} Known corpora: {', '.join(available())}")
+    return LOADERS[name](**options)
+
+
+__all__ = [
+    "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SimilarityPair",
+    "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
+    "load_chinese_sentiment", "load_lee", "load_peoples_daily", "load_shakespeare", "load_simlex999",
+    "load_wordsim353", "split_indices",
+]

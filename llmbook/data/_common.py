@@ -1,0 +1,135 @@
+"""What every loader shares: finding a data package, clear errors, deterministic splits."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Sequence, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+_SPEAKER_OR_DIRECTION = re.compile(r"^(?:[A-Z][A-Za-z']*\.?\s?){1,4}\.$|^\[.*\]$|^(?:ACT|SCENE)\b", re.ASCII)
+
+
+class DataPackageMissingError(ImportError):
+    """A corpus's package is not installed; the message gives the exact install command."""
+
+
+def package_file(module: str, relative: str, install: str) -> Path:
+    """Path of ``relative`` inside the installed package ``module``.
+
+    Raises:
+        DataPackageMissingError: if the package is not installed, or is installed without the file.
+            The message names the install command ``install``.
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataPackageMissingError(f"the data package '{module}' is not installed: {install}")
+    root = Path(list(spec.submodule_search_locations)[0])
+    path = root / relative
+    if not path.exists():
+        raise DataPackageMissingError(
+            f"'{module}' is installed at {root} but has no {relative}; reinstall it: {install}"
+        )
+    return path
+
+
+def read_lines(path: Path, encoding: str = "utf-8-sig") -> list[str]:
+    """The non-empty, stripped lines of a text file (UTF-8 by default; a byte-order mark is dropped)."""
+    with open(path, encoding=encoding) as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+@dataclass(frozen=True)
+class Split(Generic[T]):
+    """A train/validation/test split of one corpus."""
+
+    train: T
+    validation: T
+    test: T
+
+
+def split_indices(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
+    """Shuffle ``range(n)`` with ``seed`` and cut it into train/validation/test index arrays.
+
+    The same ``n``, ``fractions`` and ``seed`` always give the same split, on every machine.
+
+    Raises:
+        ValueError: if the fractions are not three non-negative numbers summing to 1, or if a part
+            with a positive fraction would be empty.
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three non-negative numbers that sum to 1, got {tuple(fractions)}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_validation = int(round(fractions[1] * n))
+    parts = (order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:])
+    for name, fraction, part in zip(("train", "validation", "test"), fractions, parts):
+        if fraction > 0 and len(part) == 0:
+            raise ValueError(f"the {name} part of a split of {n} items is empty; use fewer parts or more data")
+    return Split(*(np.sort(part) for part in parts))
+
+
+@dataclass(frozen=True)
+class TextCorpus:
+    """Named documents of running text, with where they came from.
+
+    Attributes:
+        name: the corpus name, as ``llmbook.data.load`` knows it.
+        documents: document id -> full text, in a fixed order.
+        titles: document id -> human-readable title.
+        source: where the files come from.
+        licence: the licence of the text.
+    """
+
+    name: str
+    documents: dict[str, str]
+    titles: dict[str, str]
+    source: str
+    licence: str
+
+    def __post_init__(self):
+        if not self.documents:
+            raise ValueError(f"corpus {self.name!r} has no documents")
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def text(self) -> str:
+        """All documents joined by blank lines."""
+        return "\n\n".join(self.documents.values())
+
+    def lines(self, *, drop_headings: bool = True) -> list[str]:
+        """The non-empty lines of every document.
+
+        With ``drop_headings`` (the default), lines that are only a speaker tag (``Ham.``), an act or
+        scene heading, or a bracketed stage direction are left out, so that what remains is what is
+        spoken.
+        """
+        kept = []
+        for text in self.documents.values():
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not (drop_headings and _SPEAKER_OR_DIRECTION.match(line)):
+                    kept.append(line)
+        return kept
+
+    def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["TextCorpus"]:
+        """Split by whole document (no work is shared between parts), deterministically for a seed."""
+        ids = list(self.documents)
+        parts = split_indices(len(ids), fractions, seed)
+
+        def subset(indices) -> TextCorpus:
+            chosen = [ids[i] for i in indices]
+            return TextCorpus(
+                name=self.name,
+                documents={d: self.documents[d] for d in chosen},
+                titles={d: self.titles[d] for d in chosen},
+                source=self.source,
+                licence=self.licence,
+            )
+
+        return Split(subset(parts.train), subset(parts.validation), subset(parts.test))

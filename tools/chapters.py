@@ -1,0 +1,189 @@
+"""Book maintenance: find the chapter pairs, check them, execute them, run strict nbval, check the HTML.
+
+Usage (from the repository root, inside the virtual environment):
+
+    python tools/chapters.py check              # every book/**/*.md notebook has an .ipynb with the same cells
+    python tools/chapters.py execute [md ...]   # .md -> .ipynb, execute, store outputs (all chapters by default)
+    python tools/chapters.py nbval [md ...]     # strict pytest --nbval, without network where the OS allows
+    python tools/chapters.py check-html         # an HTML page exists for every entry of _toc.yml
+
+The `.md` file is the source of truth: `execute` rewrites the cells of the `.ipynb` from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+SANITIZER = ROOT / "tools" / "nbval_sanitize.cfg"
+CELL_TIMEOUT_S = 600
+
+
+def chapter_sources() -> list[Path]:
+    """Every MyST markdown file under book/ that is a Jupytext notebook (it has a jupytext header)."""
+    sources = []
+    for md in sorted(BOOK.rglob("*.md")):
+        if "_build" in md.parts or ".ipynb_checkpoints" in md.parts:
+            continue
+        head = md.read_text(encoding="utf-8")[:600]
+        if head.startswith("---") and "jupytext:" in head:
+            sources.append(md)
+    return sources
+
+
+def _cells(notebook) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+def pair_problems(md: Path) -> list[str]:
+    """What is wrong with one pair, as sentences that say the fix; empty when the pair is in sync."""
+    import jupytext
+
+    ipynb = md.with_suffix(".ipynb")
+    rel = md.relative_to(ROOT)
+    if not ipynb.exists():
+        return [f"{rel}: no paired {ipynb.name}; run: python tools/chapters.py execute {rel}"]
+    problems = []
+    from_md, from_ipynb = jupytext.read(md), jupytext.read(ipynb)
+    if _cells(from_md) != _cells(from_ipynb):
+        md_cells, nb_cells = _cells(from_md), _cells(from_ipynb)
+        first = next(
+            (i for i, (a, b) in enumerate(zip(md_cells, nb_cells)) if a != b),
+            min(len(md_cells), len(nb_cells)),
+        )
+        problems.append(
+            f"{rel} and {ipynb.name} differ (first at cell {first}; {len(md_cells)} vs {len(nb_cells)} cells); "
+            f"run: python tools/chapters.py execute {rel}"
+        )
+    code = [c for c in from_ipynb.cells if c.cell_type == "code"]
+    if code and not any(c.get("outputs") for c in code):
+        problems.append(f"{ipynb.relative_to(ROOT)} has no stored outputs; run: python tools/chapters.py execute {rel}")
+    unexecuted = [i for i, c in enumerate(code) if c.get("execution_count") is None and c.source.strip()]
+    if unexecuted:
+        problems.append(f"{ipynb.relative_to(ROOT)}: code cells {unexecuted[:5]} were never executed")
+    return problems
+
+
+def check_pairs() -> int:
+    sources = chapter_sources()
+    if not sources:
+        print("check: no chapters found under book/", file=sys.stderr)
+        return 1
+    problems = [p for md in sources for p in pair_problems(md)]
+    for p in problems:
+        print("check:", p, file=sys.stderr)
+    print(f"check: {len(sources)} chapter pairs, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def execute_chapter(md: Path, store: bool = True) -> float:
+    """Write md's cells into its .ipynb, execute it in the chapter's folder, store outputs; return seconds."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    ipynb = md.with_suffix(".ipynb")
+    notebook = jupytext.read(md)
+    if ipynb.exists():  # keep the notebook-level metadata (kernelspec, jupytext pairing) of the stored file
+        stored = nbformat.read(ipynb, as_version=4)
+        notebook.metadata = {**stored.metadata, **notebook.metadata}
+    notebook.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(md.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    if store:
+        jupytext.write(notebook, ipynb, fmt="ipynb")
+    return seconds
+
+
+def _network_free_prefix() -> list[str]:
+    """A command prefix that runs without any network but loopback, or [] where the OS does not allow it."""
+    unshare = shutil.which("unshare")
+    ip = shutil.which("ip")
+    if os.environ.get("LLMBOOK_ALLOW_NETWORK") or not unshare or not ip:
+        return []
+    for flags in (["-n"], ["-rn"]):
+        probe = subprocess.run([unshare, *flags, ip, "link", "set", "lo", "up"], capture_output=True)
+        if probe.returncode == 0:
+            return [unshare, *flags, "sh", "-c", f'{ip} link set lo up && exec "$@"', "offline"]
+    return []
+
+
+def run_nbval(paths: list[str]) -> int:
+    targets = paths or [str(md.with_suffix(".ipynb").relative_to(ROOT)) for md in chapter_sources()]
+    targets = [str(Path(t).with_suffix(".ipynb")) for t in targets]
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+        f"--nbval-sanitize-with={SANITIZER}", f"--nbval-cell-timeout={CELL_TIMEOUT_S}", "-q", *targets,
+    ]
+    prefix = _network_free_prefix()
+    print("nbval:", "without network (unshare)" if prefix else "with network (unshare unavailable)", flush=True)
+    return subprocess.run(prefix + command, cwd=ROOT).returncode
+
+
+def toc_files() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return files
+
+
+def check_html() -> int:
+    html = ROOT / "_build" / "html"
+    missing = [f for f in toc_files() if not (html / f"{Path(f).with_suffix('')}.html").exists()]
+    for f in missing:
+        print(f"check-html: no page for {f} in _build/html", file=sys.stderr)
+    print(f"check-html: {len(toc_files()) - len(missing)} of {len(toc_files())} pages built")
+    return 1 if missing else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["check", "execute", "nbval", "check-html"])
+    parser.add_argument("paths", nargs="*", help="chapter .md files (default: all)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    if args.command == "check":
+        return check_pairs()
+    if args.command == "nbval":
+        return run_nbval(args.paths)
+    if args.command == "check-html":
+        return check_html()
+    sources = [Path(p).resolve().with_suffix(".md") for p in args.paths] or chapter_sources()
+    total = 0.0
+    for md in sources:
+        seconds = execute_chapter(md)
+        total += seconds
+        print(f"execute: {md.relative_to(ROOT)} {seconds:.1f} s", flush=True)
+    print(f"execute: {len(sources)} chapters in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
