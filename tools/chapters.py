@@ -4,6 +4,7 @@ Usage (from the repository root, inside the virtual environment):
 
     python tools/chapters.py check              # every book/**/*.md notebook has an .ipynb with the same cells
     python tools/chapters.py execute [md ...]   # .md -> .ipynb, execute, store outputs (all chapters by default)
+    python tools/chapters.py sync md ...        # prose-only edit: copy the .md's cells, keep the stored outputs
     python tools/chapters.py nbval [md ...]     # strict pytest --nbval, without network where the OS allows
     python tools/chapters.py check-html         # an HTML page exists for every entry of _toc.yml
 
@@ -109,6 +110,27 @@ def execute_chapter(md: Path, store: bool = True) -> float:
     return seconds
 
 
+def sync_prose(md: Path) -> None:
+    """Copy md's cells into its .ipynb without executing, allowed only when no code cell changed.
+
+    Raises:
+        SystemExit: if a code cell's source (or the number or order of code cells) differs.
+    """
+    import jupytext
+    import nbformat
+
+    ipynb = md.with_suffix(".ipynb")
+    stored = nbformat.read(ipynb, as_version=4)
+    source = jupytext.read(md)
+    code = lambda nb: [c.source.strip() for c in nb.cells if c.cell_type == "code"]
+    if code(stored) != code(source):
+        raise SystemExit(f"sync: code cells of {md.name} changed; run: python tools/chapters.py execute {md}")
+    executed = iter(c for c in stored.cells if c.cell_type == "code")
+    source.cells = [next(executed) if c.cell_type == "code" else c for c in source.cells]
+    source.metadata = {**stored.metadata, **source.metadata}
+    jupytext.write(source, ipynb, fmt="ipynb")
+
+
 def _network_free_prefix() -> list[str]:
     """A command prefix that runs without any network but loopback, or [] where the OS does not allow it."""
     unshare = shutil.which("unshare")
@@ -165,7 +187,7 @@ def check_html() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "execute", "nbval", "check-html"])
+    parser.add_argument("command", choices=["check", "execute", "sync", "nbval", "check-html"])
     parser.add_argument("paths", nargs="*", help="chapter .md files (default: all)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -176,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-html":
         return check_html()
     sources = [Path(p).resolve().with_suffix(".md") for p in args.paths] or chapter_sources()
+    if args.command == "sync":
+        for md in sources:
+            sync_prose(md)
+            print(f"sync: {md.relative_to(ROOT)}")
+        return 0
     total = 0.0
     for md in sources:
         seconds = execute_chapter(md)

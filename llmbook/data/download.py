@@ -12,8 +12,6 @@ import os
 import re
 from pathlib import Path
 
-import pooch
-
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -23,6 +21,8 @@ class ChecksumError(ValueError):
 
 def cache_dir() -> Path:
     """Where downloads are kept: ``$LLMBOOK_DATA`` if set, else the user cache folder ``llmbook``."""
+    import pooch  # imported here: it pulls in tqdm and requests, which the default path never needs
+
     return Path(os.environ.get("LLMBOOK_DATA") or pooch.os_cache("llmbook"))
 
 
@@ -47,6 +47,8 @@ def fetch(url: str, sha256: str, *, filename: str | None = None, folder: str | o
     if not _SHA256.match(digest):
         raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}; compute it with: sha256sum FILE")
     folder = Path(folder) if folder is not None else cache_dir()
+    import pooch
+
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
         return Path(pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=filename, path=folder,

@@ -125,6 +125,19 @@ class NGramLanguageModel:
                     self._continuation_total[k - 2][gram[1:-1]] += 1
         return self
 
+    def counts(self, k: int | None = None) -> dict[tuple[str, ...], int]:
+        """The training counts of every k-gram (default k = n), after ``<UNK>`` mapping. A copy.
+
+        Raises:
+            RuntimeError: if the model is not fitted.
+            ValueError: if k is not in 1..n.
+        """
+        self._check_fitted()
+        k = self.order if k is None else k
+        if not 1 <= k <= self.order:
+            raise ValueError(f"k must be between 1 and the order {self.order}, got {k}")
+        return dict(self._counts[k])
+
     # ------------------------------------------------------------------------------------ scoring
     def _check_fitted(self) -> None:
         if not self.vocabulary:
