@@ -18,6 +18,7 @@ from typing import Any, Callable
 from llmbook.data._common import DataPackageMissingError, Split, TextCorpus, split_indices
 from llmbook.data.chinese import LabelledTexts, TaggedCorpus, load_chinese_sentiment, load_peoples_daily
 from llmbook.data.download import ChecksumError, fetch
+from llmbook.data.english_sentiment import SentimentLexicon, load_pang_lee_polarity, load_sentiment_lexicon
 from llmbook.data.gensim_data import (
     AnalogyQuestion,
     AnalogySet,
@@ -34,7 +35,9 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "chinese-sentiment": load_chinese_sentiment,
     "google-analogies": load_analogies,
     "lee": load_lee,
+    "pang-lee-polarity": load_pang_lee_polarity,
     "peoples-daily": load_peoples_daily,
+    "sentiment-lexicon": load_sentiment_lexicon,
     "shakespeare": load_shakespeare,
     "simlex999": load_simlex999,
     "wordsim353": load_wordsim353,
@@ -60,8 +63,10 @@ def load(name: str, **options: Any) -> Any:
 
 
 __all__ = [
-    "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SimilarityPair",
+    "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SentimentLexicon",
+    "SimilarityPair",
     "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
-    "load_chinese_sentiment", "load_lee", "load_peoples_daily", "load_shakespeare", "load_simlex999",
+    "load_chinese_sentiment", "load_lee", "load_pang_lee_polarity", "load_peoples_daily", "load_sentiment_lexicon",
+    "load_shakespeare", "load_simlex999",
     "load_wordsim353", "split_indices",
 ]
