@@ -133,3 +133,17 @@ def test_nsp_errors():
         make_nsp_pairs([["a", "b"], ["c"]], rng, next_fraction=1.5)
     with pytest.raises(TypeError, match="default_rng"):
         make_nsp_pairs([["a", "b"], ["c"]], 1)
+
+
+def test_gather_predictions(masked):
+    from llmbook.training.pretraining import gather_predictions
+
+    ids, batch = masked
+    positions, labels, weights = gather_predictions(batch, max_predictions=4)
+    assert positions.shape == labels.shape == weights.shape == (len(ids), 4)
+    np.testing.assert_array_equal(weights.sum(axis=1), batch.weights.sum(axis=1))
+    rows = np.arange(len(ids))[:, None]
+    np.testing.assert_array_equal(labels * weights, ids[rows, positions] * weights)
+    assert (batch.weights[rows, positions][weights == 1] == 1).all()
+    with pytest.raises(ValueError, match="raise max_predictions"):
+        gather_predictions(batch, max_predictions=1)

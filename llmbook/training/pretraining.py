@@ -169,3 +169,37 @@ def make_nsp_pairs(documents: Sequence[Sequence[str]], rng: np.random.Generator,
                 second = documents[other][int(rng.integers(len(documents[other])))]
                 pairs.append(SentencePair(sentences[i], second, 0, d, other))
     return pairs
+
+
+def gather_predictions(batch: MaskedBatch, max_predictions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chosen positions of a :class:`MaskedBatch` in the compact form BERT's MLM head consumes.
+
+    Args:
+        batch: the output of :func:`mask_tokens` (2-D).
+        max_predictions: the number of slots per row (BERT: 20 for 128 tokens).
+
+    Returns:
+        ``(positions, labels, weights)``, each ``(batch, max_predictions)``: int32 positions of the chosen
+        tokens (0 in unused slots), int32 original ids at those positions, and float32 weights (1 on a
+        used slot, 0 on an unused one, so unused slots do not count in the loss).
+
+    Raises:
+        ValueError: if a row has more chosen positions than ``max_predictions``.
+    """
+    chosen = batch.weights.astype(bool)
+    if chosen.ndim != 2:
+        raise ValueError(f"gather_predictions needs a (batch, length) MaskedBatch, got shape {chosen.shape}")
+    most = int(chosen.sum(axis=1).max(initial=0))
+    if most > max_predictions:
+        raise ValueError(f"a row has {most} chosen positions but max_predictions={max_predictions}; raise "
+                         "max_predictions to at least round(rate * length)")
+    rows = chosen.shape[0]
+    positions = np.zeros((rows, max_predictions), dtype=np.int32)
+    labels = np.zeros((rows, max_predictions), dtype=np.int32)
+    weights = np.zeros((rows, max_predictions), dtype=np.float32)
+    for row in range(rows):
+        where = np.flatnonzero(chosen[row])
+        positions[row, :where.size] = where
+        labels[row, :where.size] = batch.labels[row, where]
+        weights[row, :where.size] = 1.0
+    return positions, labels, weights
