@@ -1,4 +1,4 @@
-"""Byte-level byte-pair encoding (BPE): a trainer, an encoder and a decoder, plus a fast engine.
+r"""Byte-level byte-pair encoding (BPE): a trainer, an encoder and a decoder, plus a fast engine.
 
 Byte-level BPE (Sennrich et al. 2016; GPT-2, Radford et al. 2019) starts from the 256 byte values,
 so every string has an encoding and nothing is ever out of vocabulary, then learns *merges*: the pair
