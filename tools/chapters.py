@@ -39,6 +39,13 @@ def chapter_sources() -> list[Path]:
     return sources
 
 
+def _rel(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(ROOT)
+    except ValueError:
+        return path
+
+
 def _cells(notebook) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
 
@@ -48,7 +55,7 @@ def pair_problems(md: Path) -> list[str]:
     import jupytext
 
     ipynb = md.with_suffix(".ipynb")
-    rel = md.relative_to(ROOT)
+    rel = _rel(md)
     if not ipynb.exists():
         return [f"{rel}: no paired {ipynb.name}; run: python tools/chapters.py execute {rel}"]
     problems = []
@@ -65,10 +72,10 @@ def pair_problems(md: Path) -> list[str]:
         )
     code = [c for c in from_ipynb.cells if c.cell_type == "code"]
     if code and not any(c.get("outputs") for c in code):
-        problems.append(f"{ipynb.relative_to(ROOT)} has no stored outputs; run: python tools/chapters.py execute {rel}")
+        problems.append(f"{_rel(ipynb)} has no stored outputs; run: python tools/chapters.py execute {rel}")
     unexecuted = [i for i, c in enumerate(code) if c.get("execution_count") is None and c.source.strip()]
     if unexecuted:
-        problems.append(f"{ipynb.relative_to(ROOT)}: code cells {unexecuted[:5]} were never executed")
+        problems.append(f"{_rel(ipynb)}: code cells {unexecuted[:5]} were never executed")
     return problems
 
 

@@ -51,6 +51,10 @@ class Split(Generic[T]):
     validation: T
     test: T
 
+    def __iter__(self):
+        """Unpack as ``train, validation, test = split``."""
+        return iter((self.train, self.validation, self.test))
+
 
 def split_indices(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
     """Shuffle ``range(n)`` with ``seed`` and cut it into train/validation/test index arrays.

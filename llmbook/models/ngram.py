@@ -12,8 +12,15 @@ Smoothing methods:
 - ``"kneser-ney"``: interpolated Kneser-Ney (Kneser and Ney, 1995; Chen and Goodman, 1999) with one
   absolute discount ``d``. The highest order uses discounted counts; lower orders use *continuation*
   counts, the number of distinct words seen before an n-gram, so that a word frequent in only one
-  context ("Francisco" after "San") gets little weight as a novel continuation. The recursion and its
-  normalizers are the ones of ``nltk.lm.KneserNeyInterpolated``, so the two agree exactly.
+  context ("Francisco" after "San") gets little weight as a novel continuation.
+
+  ``variant="nltk"`` reproduces ``nltk.lm.KneserNeyInterpolated`` exactly. Its lower-order weight
+  uses the number of distinct *raw* followers of a context, while the rest of the lower-order
+  distribution uses continuation counts; the two disagree for contexts made of ``<s>`` (the ``<s> <s>``
+  at the very start of a padded sentence has no left neighbour), so after such a context the
+  probabilities sum to slightly more than 1. The default ``variant="continuation"`` counts the lower
+  order's followers from continuation counts too (Chen and Goodman, 1999), and every distribution
+  sums to 1.
 
 >>> model = NGramLanguageModel(order=2, smoothing="lidstone", gamma=1.0, min_count=1)
 >>> model = model.fit([["the", "cat", "sat"], ["the", "dog", "sat"]])
@@ -42,14 +49,16 @@ class NGramLanguageModel:
         discount: Kneser-Ney's absolute discount, in [0, 1].
         gamma: Lidstone's pseudo-count, > 0 (1 is add-one, i.e. Laplace).
         min_count: words seen fewer times than this in training are mapped to ``<UNK>``.
+        variant: Kneser-Ney only: ``"continuation"`` (normalized; the default) or ``"nltk"`` (identical
+            to ``nltk.lm.KneserNeyInterpolated``); see the module docstring.
 
     Raises:
-        ValueError: for an order below 1 (below 2 for Kneser-Ney), an unknown smoothing, or a discount,
-            gamma or min_count out of range.
+        ValueError: for an order below 1 (below 2 for Kneser-Ney), an unknown smoothing or variant, or a
+            discount, gamma or min_count out of range.
     """
 
     def __init__(self, order: int, smoothing: str = "kneser-ney", *, discount: float = 0.75,
-                 gamma: float = 1.0, min_count: int = 2):
+                 gamma: float = 1.0, min_count: int = 2, variant: str = "continuation"):
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHINGS:
@@ -63,6 +72,9 @@ class NGramLanguageModel:
             raise ValueError(f"gamma must be > 0, got {gamma}")
         if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
             raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+        if variant not in ("continuation", "nltk"):
+            raise ValueError(f"variant must be 'continuation' or 'nltk', got {variant!r}")
+        self.variant = variant
         self.order = int(order)
         self.smoothing = smoothing
         self.discount = float(discount)
@@ -117,12 +129,17 @@ class NGramLanguageModel:
         if self.smoothing == "kneser-ney":
             # _continuation[k][g]: distinct words seen before the k-gram g, N1+(. g), for k < n.
             # _continuation_total[m][c]: distinct (m+2)-grams (x, c, y), N1+(. c .).
+            # _continuation_distinct[m][c]: distinct y with N1+(. c y) > 0, for 1 <= m < n - 1.
             self._continuation = [Counter() for _ in range(n)]
             self._continuation_total = [Counter() for _ in range(n - 1)]
+            self._continuation_distinct = [Counter() for _ in range(n - 1)]
             for k in range(2, n + 1):
                 for gram in self._counts[k]:
                     self._continuation[k - 1][gram[1:]] += 1
                     self._continuation_total[k - 2][gram[1:-1]] += 1
+            for k in range(2, n):
+                for gram in self._continuation[k]:
+                    self._continuation_distinct[k - 1][gram[:-1]] += 1
         return self
 
     def counts(self, k: int | None = None) -> dict[tuple[str, ...], int]:
@@ -174,6 +191,10 @@ class NGramLanguageModel:
             count, normalizer = self._counts[m + 1].get(context + (word,), 0), total
         else:
             count, normalizer = self._continuation[m + 1].get(context + (word,), 0), self._continuation_total[m][context]
+            if self.variant == "continuation":
+                distinct = self._continuation_distinct[m][context]
+                if normalizer == 0:
+                    return self._kneser_ney(word, context[1:])
         alpha = max(count - self.discount, 0.0) / normalizer
         gamma = self.discount * distinct / normalizer
         return alpha + gamma * self._kneser_ney(word, context[1:])
@@ -248,4 +269,5 @@ class NGramLanguageModel:
 
     def __repr__(self) -> str:
         state = f"{len(self.vocabulary)} words" if self.vocabulary else "not fitted"
-        return f"NGramLanguageModel(order={self.order}, smoothing={self.smoothing!r}, {state})"
+        variant = f", variant={self.variant!r}" if self.smoothing == "kneser-ney" else ""
+        return f"NGramLanguageModel(order={self.order}, smoothing={self.smoothing!r}{variant}, {state})"

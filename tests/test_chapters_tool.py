@@ -1,0 +1,83 @@
+"""tools/chapters.py, the CI gate for chapter pairs: it must fail on every kind of drift it claims to catch."""
+
+import importlib.util
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("chapters", ROOT / "tools" / "chapters.py")
+chapters = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(chapters)
+
+SOURCE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell} ipython3
+print(1 + 1)
+```
+"""
+
+
+def write_pair(folder: Path, executed: bool = True) -> Path:
+    md = folder / "x.md"
+    md.write_text(SOURCE, encoding="utf-8")
+    notebook = jupytext.read(md)
+    if executed:
+        code = notebook.cells[1]
+        code.execution_count = 1
+        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    jupytext.write(notebook, md.with_suffix(".ipynb"), fmt="ipynb")
+    return md
+
+
+def test_pair_in_sync_has_no_problems(tmp_path):
+    assert chapters.pair_problems(write_pair(tmp_path)) == []
+
+
+def test_missing_notebook(tmp_path):
+    md = write_pair(tmp_path)
+    md.with_suffix(".ipynb").unlink()
+    assert "no paired x.ipynb" in chapters.pair_problems(md)[0]
+
+
+def test_edited_source_is_caught(tmp_path):
+    md = write_pair(tmp_path)
+    md.write_text(SOURCE.replace("1 + 1", "1 + 2"), encoding="utf-8")
+    problems = chapters.pair_problems(md)
+    assert len(problems) == 1 and "differ (first at cell 1" in problems[0] and "execute" in problems[0]
+
+
+def test_unexecuted_notebook_is_caught(tmp_path):
+    problems = chapters.pair_problems(write_pair(tmp_path, executed=False))
+    assert any("no stored outputs" in p for p in problems) and any("never executed" in p for p in problems)
+
+
+def test_sync_copies_prose_but_refuses_changed_code(tmp_path):
+    md = write_pair(tmp_path)
+    md.write_text(SOURCE.replace("# A chapter", "# A better chapter"), encoding="utf-8")
+    chapters.sync_prose(md)
+    notebook = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+    assert notebook.cells[0].source == "# A better chapter" and notebook.cells[1].outputs[0].text == "2\n"
+    assert chapters.pair_problems(md) == []
+    md.write_text(SOURCE.replace("1 + 1", "1 + 2"), encoding="utf-8")
+    with pytest.raises(SystemExit, match="code cells of x.md changed"):
+        chapters.sync_prose(md)
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    listed = set(chapters.toc_files())
+    for md in chapters.chapter_sources():
+        assert str(md.relative_to(ROOT).with_suffix("")) in listed, f"{md} is not in _toc.yml"

@@ -1,0 +1,60 @@
+"""llmbook.training: seeding and quiet logging."""
+
+import os
+import random
+import sys
+
+import numpy as np
+import pytest
+
+from llmbook.training import quiet_tensorflow, set_seed
+
+
+def test_set_seed_makes_python_and_numpy_repeatable():
+    generator = set_seed(123)
+    first = (random.random(), np.random.rand(), generator.random())
+    generator = set_seed(123)
+    assert (random.random(), np.random.rand(), generator.random()) == first
+    set_seed(124)
+    assert random.random() != first[0]
+
+
+def test_set_seed_seeds_keras_when_asked():
+    import keras
+
+    def fresh_weights():
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        return keras.ops.convert_to_numpy(layer.kernel)
+
+    set_seed(5, keras=True)
+    first = fresh_weights()
+    set_seed(5)  # keras is imported now, so the default seeds it too
+    np.testing.assert_array_equal(first, fresh_weights())
+    set_seed(6)
+    assert not np.array_equal(first, fresh_weights())
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True, None])
+def test_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        set_seed(seed)
+
+
+def test_quiet_tensorflow_sets_the_level_and_checks_it(monkeypatch):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    quiet_tensorflow(2)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    if "tensorflow" in sys.modules:
+        assert sys.modules["tensorflow"].get_logger().level >= 40
+    with pytest.raises(ValueError, match="level must be 0, 1, 2 or 3"):
+        quiet_tensorflow(4)
+
+
+def test_importing_llmbook_quiets_tensorflow_and_progress_bars():
+    import subprocess
+
+    code = "import os, llmbook; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TQDM_DISABLE'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1"]
