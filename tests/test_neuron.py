@@ -152,6 +152,13 @@ def test_bad_constructor_and_check_arguments():
         relative_error([1.0], [1.0, 2.0])
 
 
+def test_relative_error_is_a_norm_ratio():
+    assert relative_error([3.0, 4.0], [3.0, 4.0]) == 0.0
+    assert relative_error([0.0, 0.0], [0.0, 0.0]) == 0.0
+    assert relative_error([3.0, 4.0], [3.0, 3.0]) == pytest.approx(1.0 / 5.0)
+    assert relative_error([1.0, 1e-12], [1.0, 2e-12]) < 1e-11  # tiny elements do not dominate
+
+
 def test_numerical_gradient_is_exact_on_a_quadratic_and_leaves_the_point_alone():
     point = np.array([[1.0, -2.0], [0.5, 3.0]])
     before = point.copy()

@@ -242,9 +242,17 @@ def numerical_gradient(function: Callable[[np.ndarray], float], point, step: flo
 
 
 def relative_error(a, b) -> float:
-    """``max |a - b| / max(|a|, |b|, 1e-12)`` elementwise: the usual gradient-check measure (near 1e-7 or less is good)."""
+    """``||a - b|| / max(||a||, ||b||)`` (Euclidean norms over all elements): the usual gradient-check measure.
+
+    In float64, about 1e-7 or less means the gradients agree; 1e-2 or more means one of them is wrong.
+    A norm-based ratio is not thrown off by elements that are nearly 0 in both arrays, unlike an
+    elementwise one. Two all-zero arrays give 0.
+
+    Raises:
+        ValueError: if the shapes differ.
+    """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
-    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
-    return float(np.max(np.abs(a - b) / scale))
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0

@@ -1,0 +1,43 @@
+"""Silence what a library writes straight to the process's standard error (file descriptor 2).
+
+TensorFlow 2.21 prints oneDNN and CPU-feature notices through absl at import time, before
+``TF_CPP_MIN_LOG_LEVEL`` is read, and straight to file descriptor 2, so ``contextlib.redirect_stderr``
+does not catch them. In a Jupyter kernel they land in the stored outputs of an executed chapter, which
+strict nbval then reports as a difference. Import TensorFlow inside :func:`silenced_stderr` instead:
+
+>>> from llmbook.training.quiet import silenced_stderr
+>>> with silenced_stderr():
+...     import tensorflow as tf  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def silenced_stderr() -> Iterator[None]:
+    """Send file descriptor 2 (and ``sys.stderr``) to the null device inside the ``with`` block.
+
+    Exceptions still propagate normally; only text written to standard error is dropped. Where the
+    process has no usable file descriptor 2, only ``sys.stderr`` is redirected.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        saved = None
+    with open(os.devnull, "w") as devnull:
+        if saved is not None:
+            os.dup2(devnull.fileno(), 2)
+        try:
+            with contextlib.redirect_stderr(devnull):
+                yield
+        finally:
+            sys.stderr.flush()
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
