@@ -30,9 +30,11 @@ from llmbook.data.gensim_data import (
     load_wordsim353,
 )
 from llmbook.data.shakespeare import load_shakespeare
+from llmbook.data.wiki import load_enwiki_sample
 
 LOADERS: dict[str, Callable[..., Any]] = {
     "chinese-sentiment": load_chinese_sentiment,
+    "enwiki-sample": load_enwiki_sample,
     "google-analogies": load_analogies,
     "lee": load_lee,
     "pang-lee-polarity": load_pang_lee_polarity,
@@ -66,7 +68,8 @@ __all__ = [
     "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SentimentLexicon",
     "SimilarityPair",
     "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
-    "load_chinese_sentiment", "load_lee", "load_pang_lee_polarity", "load_peoples_daily", "load_sentiment_lexicon",
+    "load_chinese_sentiment", "load_enwiki_sample", "load_lee", "load_pang_lee_polarity", "load_peoples_daily",
+    "load_sentiment_lexicon",
     "load_shakespeare", "load_simlex999",
     "load_wordsim353", "split_indices",
 ]

@@ -1,0 +1,34 @@
+"""Word vectors: word2vec (skip-gram, CBOW) and GloVe in Keras 3, and their evaluation.
+
+>>> from llmbook.embeddings import train_word2vec, evaluate_analogies   # doctest: +SKIP
+"""
+
+from llmbook.embeddings.evaluation import (AnalogyResult, SimilarityResult, WeatResult, evaluate_analogies,
+                                           evaluate_similarity, spearman, weat)
+from llmbook.embeddings.vectors import WordVectors
+from llmbook.embeddings.vocabulary import (Vocabulary, build_vocabulary, keep_probabilities, negative_table,
+                                           subsample, unigram_distribution)
+from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
+
+_LAZY = {
+    "Word2Vec": "word2vec", "Word2VecResult": "word2vec", "train_word2vec": "word2vec", "sgns_loss": "word2vec",
+    "sgns_gradients": "word2vec",
+    "GloVe": "glove", "GloVeResult": "glove", "train_glove": "glove", "cooccurrence_matrix": "glove",
+    "glove_loss": "glove",
+}
+
+
+def __getattr__(name):
+    """Import the Keras models on first use, so that the numpy parts load without TensorFlow."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"llmbook.embeddings.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'llmbook.embeddings' has no attribute {name!r}")
+
+
+__all__ = [
+    "AnalogyResult", "SimilarityResult", "Vocabulary", "WeatResult", "WordVectors", "build_vocabulary",
+    "cbow_windows", "evaluate_analogies", "evaluate_similarity", "keep_probabilities", "negative_table",
+    "skipgram_pairs", "spearman", "subsample", "unigram_distribution", "weat", *_LAZY,
+]
