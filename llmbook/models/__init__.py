@@ -3,3 +3,15 @@
 from llmbook.models.ngram import BOS, EOS, UNK, NGramLanguageModel
 
 __all__ = ["BOS", "EOS", "UNK", "NGramLanguageModel"]
+
+# Keras models load lazily, so that ``from llmbook.models import NGramLanguageModel`` does not import TensorFlow.
+_LAZY = {"GPT": "llmbook.models.gpt", "CausalTransformer": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama"}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'llmbook.models' has no attribute {name!r}")

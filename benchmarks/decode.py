@@ -1,0 +1,130 @@
+"""Decoding speed: llmbook vs transformers on SmolLM2-135M-Instruct, and the KV cache vs no cache on a small GPT.
+
+Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64]
+
+Part 1: greedy decoding of 64 new tokens after the same chat prompt, with llmbook (Keras 3 on TensorFlow,
+XLA-compiled one-token step, static KV cache) and with transformers (torch CPU, its dynamic KV cache),
+both float32 from the same dequantized GGUF, interleaved A B A B ..., median of ``--repeats`` runs.
+The time covers prefill + decoding (compilation excluded by a warm-up run). It checks that both produce
+the same tokens. torch uses 2 threads; TensorFlow its defaults (the machine has 2 cores).
+
+Part 2: a small GPT (the chapter-9 shape, random weights: timing does not depend on them) generates 256
+new tokens with the KV cache and without it (each step re-runs the whole static-length buffer), both
+XLA-compiled, interleaved, median of ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import llmbook  # noqa: F401  (quiets TensorFlow)
+import numpy as np
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def smollm2_part(repeats: int, new_tokens: int) -> None:
+    import torch
+    import transformers
+
+    from llmbook.generation import generate, render_chat
+    from llmbook.weights.gguf import load_smollm2, smollm2_path
+
+    torch.set_num_threads(2)
+    path = smollm2_path()
+    load_s, (model, tokenizer, template) = timed(load_smollm2)
+    ref_load_s, reference = timed(lambda: transformers.AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())
+    print(f"load: llmbook {load_s:.1f} s, transformers {ref_load_s:.1f} s")
+    prompt_text = render_chat(template, [{"role": "user", "content": "Tell me a long story about a lighthouse "
+                                                                      "keeper and a storm."}])
+    prompt = tokenizer.encode(prompt_text)
+    print(f"prompt: {len(prompt)} tokens; {new_tokens} new tokens, greedy")
+    max_length = len(prompt) + new_tokens
+    input_ids = torch.tensor([prompt])
+
+    def ours():
+        return generate(model, prompt, new_tokens, max_length=max_length)
+
+    def theirs():
+        with torch.no_grad():
+            output = reference.generate(input_ids, attention_mask=torch.ones_like(input_ids),
+                                        max_new_tokens=new_tokens, do_sample=False)
+        return output[0, len(prompt):].tolist()
+
+    compile_s, _ = timed(ours)
+    theirs()                                                # warm-up: torch allocates its caches
+    print(f"llmbook warm-up (XLA compilation + one run): {compile_s:.1f} s")
+    ours_s, theirs_s = [], []
+    for _ in range(repeats):
+        seconds, ours_tokens = timed(ours)
+        ours_s.append(seconds)
+        seconds, theirs_tokens = timed(theirs)
+        theirs_s.append(seconds)
+    if len(theirs_tokens) != new_tokens:
+        print(f"transformers stopped at its end-of-text token after {len(theirs_tokens)} tokens")
+    ours_rate = new_tokens / statistics.median(ours_s)
+    theirs_rate = len(theirs_tokens) / statistics.median(theirs_s)
+    same = ours_tokens[: len(theirs_tokens)] == theirs_tokens
+    first_difference = next((i for i, (a, b) in enumerate(zip(ours_tokens, theirs_tokens)) if a != b), None)
+    print(f"llmbook      : {ours_rate:6.2f} tokens/s  (runs: {', '.join(f'{s:.2f}' for s in ours_s)} s)")
+    print(f"transformers : {theirs_rate:6.2f} tokens/s  (runs: {', '.join(f'{s:.2f}' for s in theirs_s)} s)")
+    print(f"ratio llmbook / transformers: {ours_rate / theirs_rate:.2f}x")
+    print(f"same {len(theirs_tokens)} tokens: {same}" + ("" if same else f" (first difference at new token {first_difference})"))
+    print("text:", repr(tokenizer.decode(ours_tokens)[:160]))
+
+
+def cache_part(repeats: int, new_tokens: int = 256) -> None:
+    from llmbook.generation import generate
+    from llmbook.models import GPT
+
+    from llmbook.training import set_seed
+
+    set_seed(0, keras=True)
+    model = GPT(vocab_size=96, max_length=320, num_layers=4, num_heads=4, hidden_dim=128)
+    prompt = list(range(1, 17))
+    max_length = len(prompt) + new_tokens
+
+    def run(use_cache):
+        return generate(model, prompt, new_tokens, use_cache=use_cache, max_length=max_length)
+
+    run(True), run(False)                                   # compile both
+    with_cache, without_cache = [], []
+    for _ in range(repeats):
+        seconds, cached_tokens = timed(lambda: run(True))
+        with_cache.append(seconds)
+        seconds, uncached_tokens = timed(lambda: run(False))
+        without_cache.append(seconds)
+    a, b = new_tokens / statistics.median(with_cache), new_tokens / statistics.median(without_cache)
+    print(f"small GPT ({model.count_params():,} parameters), {new_tokens} new tokens after {len(prompt)}:")
+    print(f"  KV cache   : {a:8.1f} tokens/s")
+    print(f"  no cache   : {b:8.1f} tokens/s")
+    print(f"  ratio cache / no cache: {a / b:.2f}x; same tokens: {cached_tokens == uncached_tokens}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--skip-smollm2", action="store_true")
+    args = parser.parse_args()
+    import keras
+    import tensorflow as tf
+    import torch
+    import transformers
+
+    print(f"keras {keras.__version__} ({keras.backend.backend()}), tensorflow {tf.__version__}, "
+          f"torch {torch.__version__}, transformers {transformers.__version__}")
+    if not args.skip_smollm2:
+        smollm2_part(args.repeats, args.new_tokens)
+    cache_part(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
