@@ -45,8 +45,7 @@ def test_quiet_tensorflow_sets_the_level_and_checks_it(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     quiet_tensorflow(2)
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
-    if "tensorflow" in sys.modules:
-        assert sys.modules["tensorflow"].get_logger().level >= 40
+    assert sys.modules["tensorflow"].get_logger().level >= 40
     with pytest.raises(ValueError, match="level must be 0, 1, 2 or 3"):
         quiet_tensorflow(4)
 
@@ -58,3 +57,13 @@ def test_importing_llmbook_quiets_tensorflow_and_progress_bars():
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "1"]
+
+
+def test_first_tensorflow_import_through_llmbook_writes_nothing_to_stderr():
+    import subprocess
+
+    for first_import in ("from llmbook.training import quiet_tensorflow; quiet_tensorflow()",
+                         "from llmbook.training import set_seed; set_seed(0, keras=True)"):
+        code = f"import llmbook; {first_import}; import keras; keras.ops.add(1, 2); print('ok')"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "ok" and out.stderr == "", out.stderr

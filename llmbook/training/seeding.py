@@ -9,13 +9,17 @@ import sys
 
 import numpy as np
 
+from llmbook.training.quiet import silenced_stderr
+
 
 def quiet_tensorflow(level: int = 1) -> None:
-    """Silence TensorFlow's C++ and Python logging.
+    """Import TensorFlow without its start-up notices, and silence its C++ and Python logging.
 
-    Call it before TensorFlow is imported: the C++ log level is read once, at import time
-    (``import llmbook`` already does this). If TensorFlow is already imported, its Python
-    logger is still set to ERROR.
+    TensorFlow 2.21 writes oneDNN and CPU-feature notices through absl at import time straight to
+    file descriptor 2, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; in an executed chapter they would be
+    stored as output. So this function imports TensorFlow inside :func:`silenced_stderr` (once; later
+    imports of TensorFlow or Keras print nothing), sets the C++ log level for what comes after, and
+    sets TensorFlow's Python logger to ERROR.
 
     Args:
         level: 0 shows everything, 1 hides INFO, 2 hides WARNING, 3 hides ERROR too.
@@ -27,8 +31,9 @@ def quiet_tensorflow(level: int = 1) -> None:
         raise ValueError(f"level must be 0, 1, 2 or 3 (TF_CPP_MIN_LOG_LEVEL), got {level!r}")
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = str(level)
     logging.getLogger("absl").setLevel(logging.ERROR)
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
+    with silenced_stderr():
+        import tensorflow
+    tensorflow.get_logger().setLevel(logging.ERROR)
 
 
 def set_seed(seed: int = 0, *, keras: bool | None = None) -> np.random.Generator:
@@ -52,7 +57,8 @@ def set_seed(seed: int = 0, *, keras: bool | None = None) -> np.random.Generator
     random.seed(seed)
     np.random.seed(seed)
     if keras or (keras is None and "keras" in sys.modules):
-        import keras as keras_module
+        with silenced_stderr():  # a first import of TensorFlow prints notices to fd 2 (see quiet_tensorflow)
+            import keras as keras_module
 
         keras_module.utils.set_random_seed(seed)
     return np.random.default_rng(seed)
