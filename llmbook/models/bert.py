@@ -177,6 +177,7 @@ class BertEncoder(keras.Model):
         for block in self.blocks:
             block.build((None, None, self.hidden_dim))
         self.pooler.build((None, self.hidden_dim))
+        self.built = True
 
     def call(self, inputs, training=None):
         token_ids, segment_ids, mask = _unpack(inputs, self.pad_id)
@@ -389,6 +390,8 @@ class BertClassifier(keras.Model):
         self.classifier = keras.layers.Dense(self.num_classes, kernel_initializer=_initializer(0.02),
                                              name="classifier")
         self.classifier.build((None, self.encoder.hidden_dim))
+        # The tanh pooler gets no gradient unless it is used: freeze it then (no "missing gradient" warnings).
+        self.encoder.pooler.trainable = pooling == "pooler"
 
     def call(self, inputs, training=None):
         _, _, mask = _unpack(inputs, self.encoder.pad_id)
