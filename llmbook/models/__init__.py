@@ -5,7 +5,9 @@ from llmbook.models.ngram import BOS, EOS, UNK, NGramLanguageModel
 __all__ = ["BOS", "EOS", "UNK", "NGramLanguageModel"]
 
 # Keras models load lazily, so that ``from llmbook.models import NGramLanguageModel`` does not import TensorFlow.
-_LAZY = {"GPT": "llmbook.models.gpt", "CausalTransformer": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama"}
+_LAZY = {"GPT": "llmbook.models.gpt", "CausalTransformer": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama",
+         "BertEncoder": "llmbook.models.bert", "BertPretrainer": "llmbook.models.bert",
+         "BertClassifier": "llmbook.models.bert", "SentenceEncoder": "llmbook.models.bert"}
 __all__ += list(_LAZY)
 
 
