@@ -162,9 +162,13 @@ def test_glove_step_matches_manual_adagrad():
     w, c, b, bc = params
     diff = w[1] @ c[2] + b[1] + bc[2] - np.log(5.0)
     scaled = (5.0 / 100) ** 0.75 * diff
-    np.testing.assert_allclose(ops.convert_to_numpy(model.word_vectors)[1], w[1] - 0.1 * scaled * c[2], rtol=1e-5)
-    np.testing.assert_allclose(ops.convert_to_numpy(model.context_biases)[2], bc[2] - 0.1 * scaled, rtol=1e-5)
-    np.testing.assert_allclose(ops.convert_to_numpy(model.squared[0])[1], 1 + (scaled * c[2]) ** 2, rtol=1e-5)
+    gradient = scaled * c[2]
+    np.testing.assert_allclose(ops.convert_to_numpy(model.word_vectors)[1],
+                               w[1] - 0.1 * gradient / np.sqrt(1 + (0.1 * gradient) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(model.context_biases)[2], bc[2] - 0.1 * scaled / np.sqrt(1 + (0.1 * scaled) ** 2),
+                               rtol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(model.squared[0])[1], np.append(1 + (0.1 * scaled * c[2]) ** 2, 1 + (0.1 * scaled) ** 2),
+                               rtol=1e-5)
     np.testing.assert_allclose(ops.convert_to_numpy(model.word_vectors)[0], w[0])  # untouched row
 
 
