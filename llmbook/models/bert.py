@@ -341,7 +341,12 @@ class BertPretrainer(keras.Model):
                              "the MLM head predicts; see llmbook.training.pretraining.gather_predictions")
         sequence = self.encoder(inputs, training=training)
         positions = ops.cast(inputs["mask_positions"], "int32")
-        gathered = ops.take_along_axis(sequence, positions[:, :, None], axis=1)
+        # Gather rows of the flattened (batch * length, hidden) matrix; ops.take_along_axis would do the same
+        # but makes TensorFlow's oneDNN log an int64 message on CPUs without AVX-512.
+        batch, length = ops.shape(sequence)[0], ops.shape(sequence)[1]
+        flat_index = positions + ops.arange(batch, dtype="int32")[:, None] * length
+        gathered = ops.take(ops.reshape(sequence, (-1, self.encoder.hidden_dim)), ops.reshape(flat_index, (-1,)), axis=0)
+        gathered = ops.reshape(gathered, (batch, -1, self.encoder.hidden_dim))
         table = self.encoder.embeddings.token_embedding.embeddings
         return {"mlm": self.mlm_head(gathered, table),
                 "nsp": self.nsp_head(self.encoder.pooled_output(sequence))}
