@@ -5,6 +5,9 @@ batch size 32, mean pooling and L2 normalization. Runs alternate (ours, referenc
 median of ``--repeats`` runs is reported, with the ratio ours / reference in sentences per second
 (> 1 means ours is faster). torch uses ``--threads`` threads; TensorFlow uses the same number of
 intra-op threads. Tokenization is included on both sides (ours is pure Python, the reference is Rust).
+On a shared, busy machine torch's thread pool loses much more than TensorFlow's when both ask for 2
+threads (measured here: 25 vs 57 sentences/s for torch at 2 vs 1 threads under a load of about 5), so
+also run ``--threads 1`` and prefer an idle machine before quoting the ratio.
 
 Usage: python benchmarks/encode.py [--sentences 256] [--repeats 5] [--threads 2]
 """
