@@ -108,6 +108,47 @@ def test_kv_cache_logits_equal_the_full_forward_pass_at_every_step(gpt, jit):
     np.testing.assert_allclose(cached_logits, direct, atol=1e-4)
 
 
+@pytest.mark.parametrize("prompt_length", [1, 31, 32, 33, 50])
+def test_greedy_device_loop_equals_the_host_loop_and_the_full_pass(gpt, prompt_length):
+    # Prompt lengths on both sides of the prefill's padding boundary (32), and one padded to max_length.
+    rng = np.random.default_rng(prompt_length)
+    prompt = rng.integers(0, 40, prompt_length).tolist()
+    new = 64 - prompt_length
+    device = generate(gpt, prompt, new, max_length=64)                        # prefill + device loop
+    host, host_logits = generate(gpt, prompt, new, max_length=64, return_logits=True)   # one call per token
+    full = generate(gpt, prompt, new, max_length=64, use_cache=False)         # padded windows, no cache
+    assert device == host == full and len(device) == new
+    direct = np.asarray(gpt(np.array([prompt + device], "int32")))[0, prompt_length - 1:-1]
+    np.testing.assert_allclose(host_logits, direct, atol=1e-4)
+    assert device == np.argmax(direct, axis=-1).tolist()
+
+
+def test_greedy_device_loop_stops_inside_the_loop_and_on_the_first_token(gpt):
+    prompt = [7, 3, 9]
+    free = generate(gpt, prompt, 30, max_length=40)
+    for stop in (free[0], free[len(free) // 2], free[-1]):
+        expected = free[: free.index(stop) + 1]
+        assert generate(gpt, prompt, 30, max_length=40, stop_tokens=[stop, 99]) == expected
+        assert generate(gpt, prompt, 30, max_length=40, stop_tokens=[stop], use_cache=False) == expected
+    assert generate(gpt, prompt, 1, max_length=40) == free[:1]
+
+
+def test_logits_at_returns_one_position_of_the_full_logits(gpt):
+    ids = np.array([[5, 4, 3, 2, 1, 0, 9]], "int32")
+    full = np.asarray(gpt(ids))
+    np.testing.assert_allclose(np.asarray(gpt(ids, logits_at=3))[:, 0], full[:, 3], atol=1e-6)
+    cache = gpt.init_cache(1, 16)
+    at, _ = gpt.call_with_cache(ids, cache, 0, logits_at=6)
+    np.testing.assert_allclose(np.asarray(at)[:, 0], full[:, 6], atol=1e-5)
+
+
+def test_call_with_cache_refuses_tokens_that_do_not_fit(gpt):
+    cache = gpt.init_cache(1, 8)
+    assert gpt.init_cache(1)[0][0].shape[1] == 64           # default: the model's max_length
+    with pytest.raises(ValueError, match="do not fit in a cache of 8 positions"):
+        gpt.call_with_cache(np.zeros((1, 5), "int32"), cache, 4)
+
+
 def test_sampled_generation_is_reproducible_and_stops(gpt):
     a = generate(gpt, [1, 2, 3], 20, temperature=1.0, top_p=0.9, seed=11, max_length=32, jit=False)
     b = generate(gpt, [1, 2, 3], 20, temperature=1.0, top_p=0.9, seed=11, max_length=32, jit=False)

@@ -35,3 +35,17 @@ def test_exceptions_propagate_and_stderr_is_restored():
         with silenced_stderr():
             1 / 0
     assert os.fstat(2).st_ino == before
+
+
+def test_a_logging_handler_made_inside_the_block_writes_to_stderr_after_it():
+    # TensorFlow creates its logger's StreamHandler on import: it must not keep the (closed) null device.
+    result = _run("""
+        import logging, sys
+        from llmbook.training.quiet import silenced_stderr
+        with silenced_stderr():
+            logger = logging.getLogger("made_inside")
+            logger.addHandler(logging.StreamHandler())
+            logger.warning("hidden")
+        logger.warning("shown after the block")
+    """)
+    assert result.stderr.splitlines() == ["shown after the block"]

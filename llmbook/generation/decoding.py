@@ -5,10 +5,19 @@ of the past tokens are recomputed at every step, and step ``t`` costs O(t) token
 KV cache the model keeps each layer's keys and values and runs only the new token: one token of work
 per step plus attention over the cache.
 
-Here the cache has a **static shape** ``(batch, max_length, kv_heads, head_dim)`` per layer, and the
-one-token step is compiled once (XLA under TensorFlow, ``jax.jit`` under JAX). The prompt is run once,
-eagerly, to fill the cache ("prefill"). The no-cache path uses a static ``(1, max_length)`` buffer too,
-compiled once, so the comparison measures the cache, not retracing.
+Here the cache has a **static shape** ``(batch, max_length, kv_heads, head_dim)`` per layer, so each
+function is compiled once (XLA under TensorFlow, ``jax.jit`` under JAX):
+
+- the *prefill* runs the whole prompt in one call, right-padded to a power of two so that few prompt
+  lengths need their own compilation, and computes the output head for the last prompt token only;
+- *greedy* decoding then runs as one compiled loop on the device (``keras.ops.while_loop``): no
+  round-trip to Python per token, and the stop tokens are checked inside the loop;
+- *sampling* (``temperature > 0``) and ``return_logits`` use a compiled one-token step and choose each
+  token in NumPy on the host, so a seed gives the same text on every backend.
+
+Without the cache, each step re-runs all the tokens so far, padded to a power of two (one compilation
+per power, so at most ``log2(max_length)`` of them): its cost grows with the length, as it should, and
+is never more than twice the exact length's.
 """
 
 from __future__ import annotations
@@ -25,15 +34,19 @@ from llmbook.generation.sampling import sample_next_token
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def compile_function(function, jit: bool = True):
-    """``function`` compiled for the current Keras backend (XLA for TensorFlow, jit for JAX), or as is."""
+def compile_function(function, jit: bool = True, autograph: bool = True):
+    """``function`` compiled for the current Keras backend (XLA for TensorFlow, jit for JAX), or as is.
+
+    ``autograph=False`` traces the Python code as written (TensorFlow only): right for functions that
+    already use ``keras.ops`` control flow, and it skips AutoGraph's source rewriting.
+    """
     if not jit:
         return function
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, jit_compile=True)
+        return tf.function(function, jit_compile=True, autograph=autograph)
     if backend == "jax":
         import jax
 
@@ -42,20 +55,69 @@ def compile_function(function, jit: bool = True):
 
 
 def _compiled(model, kind: str, jit: bool):
+    """The model's compiled decoding functions, made once per model and kind (and traced per shape)."""
     functions = _COMPILED.setdefault(model, {})
     key = (kind, jit)
     if key not in functions:
-        if kind == "step":
-            def step(token_ids, cache, cache_index):
-                logits, cache = model.call_with_cache(token_ids, cache, cache_index)
-                return logits[:, -1, :], cache
-            functions[key] = compile_function(step, jit)
-        else:
-            def forward(token_ids, position):
-                logits = model(token_ids)
-                return ops.take(logits, position, axis=1)
-            functions[key] = compile_function(forward, jit)
+        functions[key] = compile_function(_DECODERS[kind](model), jit, autograph=False)
     return functions[key]
+
+
+def _step(model):
+    def step(token_ids, cache, cache_index):
+        logits, cache = model.call_with_cache(token_ids, cache, cache_index)
+        return logits[:, -1, :], cache
+    return step
+
+
+def _prefill(model):
+    def prefill(token_ids, cache, last):
+        logits, cache = model.call_with_cache(token_ids, cache, 0, logits_at=last)
+        return logits[:, 0, :], cache
+    return prefill
+
+
+def _forward(model):
+    def forward(token_ids, position):
+        return model(token_ids, logits_at=position)[:, 0, :]
+    return forward
+
+
+def _greedy_loop(model):
+    """Greedy decoding with the KV cache and the loop on the device: one call returns all the new tokens.
+
+    ``first`` is the first new token (chosen from the prompt's logits), written at ``position``; the
+    loop adds up to ``steps`` more tokens and stops after a token in ``stops`` (padded with -1).
+    """
+    def run(first, cache, position, steps, stops, buffer):
+        def cond(i, token, cache, buffer):
+            stopped = ops.any(ops.equal(stops, token))
+            return ops.logical_and(ops.less(i, steps), ops.logical_not(stopped))
+
+        def body(i, token, cache, buffer):
+            logits, cache = model.call_with_cache(ops.reshape(token, (1, 1)), cache, position + i)
+            token = ops.cast(ops.argmax(logits[0, -1]), "int32")
+            buffer = ops.slice_update(buffer, (i,), ops.reshape(token, (1,)))
+            return i + 1, token, cache, buffer
+
+        count, _, _, buffer = ops.while_loop(cond, body, (ops.zeros((), "int32"), first, cache, buffer))
+        return buffer, count
+    return run
+
+
+_DECODERS = {
+    "step": _step,
+    "prefill": _prefill,
+    "forward": _forward,
+    "greedy": _greedy_loop,
+}
+
+
+def _padded_length(length: int, max_length: int) -> int:
+    """Sequences are right-padded to a power of two, at least 32 and at most ``max_length``, so that few
+    lengths need their own compilation. Padding after the real tokens is harmless: attention is causal,
+    and the cache slots it fills are overwritten by the new tokens before any query can see them."""
+    return min(max_length, max(32, 1 << (length - 1).bit_length()))
 
 
 def _check_prompt(prompt_ids) -> list[int]:
@@ -108,6 +170,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
     rng = np.random.default_rng(seed)
     stops = {int(t) for t in stop_tokens}
     new_tokens, step_logits = [], []
+    device_loop = jit and temperature == 0 and not return_logits
 
     def choose(logits_row):
         logits_row = ops.convert_to_numpy(logits_row).astype(np.float64)
@@ -116,26 +179,45 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
         return sample_next_token(logits_row, rng, temperature, top_k, top_p)
 
     if use_cache:
-        step = _compiled(model, "step", jit)
         cache = model.init_cache(1, max_length)
-        logits, cache = model.call_with_cache(np.asarray([prompt], "int32"), cache, 0)   # prefill, eager
-        token = choose(logits[0, -1])
-        position = len(prompt)
-        while True:
+        if jit:   # prefill: the padded prompt in one compiled call, logits of its last real token only
+            padded = np.zeros((1, _padded_length(len(prompt), max_length)), "int32")
+            padded[0, : len(prompt)] = prompt
+            logits, cache = _compiled(model, "prefill", jit)(
+                ops.convert_to_tensor(padded), cache, ops.convert_to_tensor(len(prompt) - 1, "int32"))
+            logits = logits[0]
+        else:
+            logits, cache = model.call_with_cache(np.asarray([prompt], "int32"), cache, 0)
+            logits = logits[0, -1]
+        token = choose(logits)
+        if device_loop:   # greedy: the remaining tokens in one compiled call, the loop on the device
             new_tokens.append(token)
-            if token in stops or len(new_tokens) == max_new_tokens:
-                break
-            last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
-                               ops.convert_to_tensor(position, "int32"))
-            position += 1
-            token = choose(last[0])
+            if token not in stops and max_new_tokens > 1:
+                buffer, count = _compiled(model, "greedy", jit)(
+                    ops.convert_to_tensor(token, "int32"), cache, ops.convert_to_tensor(len(prompt), "int32"),
+                    ops.convert_to_tensor(max_new_tokens - 1, "int32"),
+                    ops.convert_to_tensor(sorted(stops) or [-1], "int32"), ops.zeros((max_length,), "int32"))
+                new_tokens.extend(int(t) for t in ops.convert_to_numpy(buffer)[: int(count)])
+        else:
+            step = _compiled(model, "step", jit)
+            position = len(prompt)
+            while True:
+                new_tokens.append(token)
+                if token in stops or len(new_tokens) == max_new_tokens:
+                    break
+                last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
+                                   ops.convert_to_tensor(position, "int32"))
+                position += 1
+                token = choose(last[0])
     else:
+        # No cache: every step re-runs all the tokens so far, padded to a power of two when compiled.
         forward = _compiled(model, "forward", jit)
         buffer = np.zeros((1, max_length), "int32")
         buffer[0, : len(prompt)] = prompt
         length = len(prompt)
         while True:
-            last = forward(ops.convert_to_tensor(buffer), ops.convert_to_tensor(length - 1, "int32"))
+            window = _padded_length(length, max_length) if jit else length
+            last = forward(ops.convert_to_tensor(buffer[:, :window]), ops.convert_to_tensor(length - 1, "int32"))
             token = choose(last[0])
             new_tokens.append(token)
             if token in stops or len(new_tokens) == max_new_tokens:

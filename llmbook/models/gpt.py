@@ -77,29 +77,36 @@ class CausalTransformer(SingleInputBuild, keras.Model):
             x = x + self.position_embedding(x, start_index=start_index)
         return x
 
-    def _head(self, x):
+    def _head(self, x, logits_at=None):
+        if logits_at is not None:
+            # Only one position's logits: skips the (length x vocab) output product for all the others.
+            x = ops.take(x, ops.reshape(ops.cast(logits_at, "int32"), (1,)), axis=1)
         x = self.final_norm(x)
         if self.lm_head is not None:
             return self.lm_head(x)
         return ops.matmul(x, ops.transpose(ops.cast(self.token_embedding.embeddings, x.dtype)))
 
-    def call(self, token_ids, attention_mask=None, training=None):
+    def call(self, token_ids, attention_mask=None, training=None, logits_at=None):
         """Logits ``(batch, length, vocab_size)`` for integer ``token_ids`` ``(batch, length)``.
 
-        ``attention_mask`` (optional, boolean ``(batch, length)``) hides padding keys.
+        ``attention_mask`` (optional, boolean ``(batch, length)``) hides padding keys. ``logits_at``
+        (optional integer position) returns only that position's logits, ``(batch, 1, vocab_size)``.
         """
         token_ids = self._check_ids(token_ids)
         x = self._embed(token_ids, 0)
         for block in self.blocks:
             x = block(x, attention_mask=attention_mask, training=training)
-        return self._head(x)
+        return self._head(x, logits_at)
 
-    def init_cache(self, batch_size: int, max_length: int, dtype="float32"):
+    def init_cache(self, batch_size: int, max_length: int | None = None, dtype="float32"):
         """A zero KV cache: one ``(key, value)`` pair of ``(batch_size, max_length, kv_heads, head_dim)`` per block.
+
+        ``max_length`` defaults to the model's ``max_length``.
 
         Raises:
             ValueError: if ``max_length`` exceeds what the position embedding supports.
         """
+        max_length = self.max_length if max_length is None else max_length
         _positive("batch_size", batch_size)
         _positive("max_length", max_length)
         limit = getattr(self.position_embedding, "max_length", None)
@@ -111,19 +118,31 @@ class CausalTransformer(SingleInputBuild, keras.Model):
         shape = (batch_size, max_length, attention.num_kv_heads, attention.head_dim)
         return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
 
-    def call_with_cache(self, token_ids, cache, cache_index):
+    def call_with_cache(self, token_ids, cache, cache_index, logits_at=None):
         """Run ``token_ids`` ``(batch, length)`` at positions ``cache_index..``, reading and extending the cache.
 
+        ``logits_at`` (optional integer, relative to ``token_ids``) returns only that position's logits.
+
         Returns:
-            ``(logits, new_cache)``: logits ``(batch, length, vocab_size)`` and the updated cache.
+            ``(logits, new_cache)``: logits ``(batch, length, vocab_size)`` (``(batch, 1, vocab_size)``
+            with ``logits_at``) and the updated cache.
+
+        Raises:
+            ValueError: when the tokens would not fit in the cache (checked when ``cache_index`` is a
+                Python int; a write past the end would otherwise be clamped silently).
         """
         token_ids = self._check_ids(token_ids)
+        capacity, length = cache[0][0].shape[1], token_ids.shape[1]
+        if isinstance(cache_index, int) and None not in (capacity, length) and cache_index + length > capacity:
+            raise ValueError(f"{length} tokens at cache_index={cache_index} do not fit in a cache of "
+                             f"{capacity} positions; make the cache with init_cache(batch, max_length >= "
+                             f"{cache_index + length})")
         x = self._embed(token_ids, cache_index)
         new_cache = []
         for block, layer_cache in zip(self.blocks, cache):
             x, layer_cache = block(x, cache=layer_cache, cache_index=cache_index)
             new_cache.append(layer_cache)
-        return self._head(x), new_cache
+        return self._head(x, logits_at), new_cache
 
     def compute_output_shape(self, input_shape, *args, **kwargs):
         return tuple(input_shape) + (self.vocab_size,)
@@ -184,10 +203,6 @@ class GPT(CausalTransformer):
             for i in range(self.num_layers)
         ]
         self.final_norm = LayerNorm(epsilon=self.norm_epsilon, name="final_norm")
-
-    def init_cache(self, batch_size: int, max_length: int | None = None, dtype="float32"):
-        """See :meth:`CausalTransformer.init_cache`; ``max_length`` defaults to the model's."""
-        return super().init_cache(batch_size, self.max_length if max_length is None else max_length, dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -73,10 +73,6 @@ class LlamaDecoder(CausalTransformer):
         ]
         self.final_norm = RMSNorm(epsilon=self.norm_epsilon, name="final_norm")
 
-    def init_cache(self, batch_size: int, max_length: int | None = None, dtype="float32"):
-        """See :meth:`CausalTransformer.init_cache`; ``max_length`` defaults to the model's."""
-        return super().init_cache(batch_size, self.max_length if max_length is None else max_length, dtype)
-
     def get_config(self):
         config = super().get_config()
         config.update(vocab_size=self.vocab_size, num_layers=self.num_layers, hidden_dim=self.hidden_dim,

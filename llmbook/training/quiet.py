@@ -13,6 +13,7 @@ strict nbval then reports as a difference. Import TensorFlow inside :func:`silen
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from typing import Iterator
@@ -41,3 +42,16 @@ def silenced_stderr() -> Iterator[None]:
             if saved is not None:
                 os.dup2(saved, 2)
                 os.close(saved)
+            _restore_logging_streams(devnull)
+
+
+def _restore_logging_streams(devnull) -> None:
+    """Point logging handlers made inside the block (TensorFlow makes its own on import) back at the
+    real ``sys.stderr``: otherwise they would keep the null device, closed after the block, and every
+    later warning would end in "Logging error ... I/O operation on closed file"."""
+    loggers = [logging.getLogger()] + [logger for logger in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is devnull:
+                handler.setStream(sys.stderr)
