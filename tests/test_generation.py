@@ -254,3 +254,28 @@ def test_chat_runs_end_to_end_and_strips_the_stop_token():
     raw = generate(model, prompt, 8, temperature=1.0, seed=0, stop_tokens=[1])
     expected = raw[:-1] if raw[-1] == 1 else raw
     assert reply == tokenizer.decode(expected)
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal", "rope"])
+def test_the_compiled_step_does_not_bake_the_position_into_the_program(positions):
+    # If XLA treated the cache position as a compile-time constant, every new token would compile anew
+    # (that happened with a slice of the learned position table): the program must not depend on it.
+    import keras
+    import tensorflow as tf
+    from keras import ops
+
+    from llmbook.generation.decoding import _compiled
+    from llmbook.models import GPT
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("inspects the TensorFlow/XLA program")
+    model = GPT(vocab_size=20, max_length=32, num_layers=1, num_heads=2, hidden_dim=8, positions=positions)
+    step = _compiled(model, "step", True)
+    token, cache = ops.convert_to_tensor([[3]], "int32"), model.init_cache(1, 16)
+    programs = {step.experimental_get_compiler_ir(token, cache, tf.constant(p, tf.int32))(stage="hlo")
+                for p in (4, 5)}
+    assert len(programs) == 1
+    # and the gathered rows are the right ones
+    logits, _ = step(token, cache, tf.constant(5, tf.int32))
+    cached = model.call_with_cache(np.array([[3]], "int32"), cache, 5)[0][:, -1]
+    np.testing.assert_allclose(np.asarray(logits), np.asarray(cached), atol=1e-5)
