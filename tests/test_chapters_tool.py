@@ -81,3 +81,16 @@ def test_every_chapter_is_in_the_table_of_contents():
     listed = set(chapters.toc_files())
     for md in chapters.chapter_sources():
         assert str(md.relative_to(ROOT).with_suffix("")) in listed, f"{md} is not in _toc.yml"
+
+
+def test_mathjax_must_come_from_the_built_site(tmp_path):
+    page = tmp_path / "book" / "page.html"
+    page.parent.mkdir()
+    (tmp_path / "_static" / "mathjax").mkdir(parents=True)
+    (tmp_path / "_static" / "mathjax" / "tex-chtml.js").write_text("// mathjax")
+    page.write_text('<script defer="defer" src="../_static/mathjax/tex-chtml.js"></script>')
+    assert chapters.mathjax_problems(tmp_path) == []
+    page.write_text('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>')
+    assert "loads MathJax from https://" in chapters.mathjax_problems(tmp_path)[0]
+    page.write_text('<script src="../_static/mathjax/tex-svg.js"></script>')
+    assert "not in the build" in chapters.mathjax_problems(tmp_path)[0]

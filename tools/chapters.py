@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,7 +190,23 @@ def check_html() -> int:
     for f in missing:
         print(f"check-html: no page for {f} in _build/html", file=sys.stderr)
     print(f"check-html: {len(toc_files()) - len(missing)} of {len(toc_files())} pages built")
-    return 1 if missing else 0
+    return 1 if missing or mathjax_problems(html) else 0
+
+
+def mathjax_problems(html: Path) -> list[str]:
+    """Every page must load MathJax from the site itself (formulas must render offline), and the file
+    it names must be there."""
+    problems = []
+    for page in sorted(html.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for source in re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', text, flags=re.IGNORECASE):
+            if "://" in source or source.startswith("//"):
+                problems.append(f"{page.relative_to(html)} loads MathJax from {source}")
+            elif not (page.parent / source).resolve().exists():
+                problems.append(f"{page.relative_to(html)} loads {source}, which is not in the build")
+    for problem in problems:
+        print(f"check-html: {problem}", file=sys.stderr)
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
