@@ -208,7 +208,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
                 last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
                                    ops.convert_to_tensor(position, "int32"))
                 position += 1
-                token = choose(last[0])
+                token = choose(ops.convert_to_numpy(last)[0])  # slice in NumPy: no extra eager op
     else:
         # No cache: every step re-runs all the tokens so far, padded to a power of two when compiled.
         forward = _compiled(model, "forward", jit)
@@ -218,7 +218,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
         while True:
             window = _padded_length(length, max_length) if jit else length
             last = forward(ops.convert_to_tensor(buffer[:, :window]), ops.convert_to_tensor(length - 1, "int32"))
-            token = choose(last[0])
+            token = choose(ops.convert_to_numpy(last)[0])
             new_tokens.append(token)
             if token in stops or len(new_tokens) == max_new_tokens:
                 break
