@@ -110,7 +110,8 @@ def test_kv_cache_logits_equal_the_full_forward_pass_at_every_step(gpt, jit):
 
 @pytest.mark.parametrize("prompt_length", [1, 31, 32, 33, 50])
 def test_greedy_device_loop_equals_the_host_loop_and_the_full_pass(gpt, prompt_length):
-    # Prompt lengths on both sides of the prefill's padding boundary (32), and one padded to max_length.
+    # Prompt lengths on both sides of the prefill's chunk boundary (32); at 50 the second chunk would run
+    # past the 64-slot cache and is moved back.
     rng = np.random.default_rng(prompt_length)
     prompt = rng.integers(0, 40, prompt_length).tolist()
     new = 64 - prompt_length
@@ -131,6 +132,26 @@ def test_greedy_device_loop_stops_inside_the_loop_and_on_the_first_token(gpt):
         assert generate(gpt, prompt, 30, max_length=40, stop_tokens=[stop, 99]) == expected
         assert generate(gpt, prompt, 30, max_length=40, stop_tokens=[stop], use_cache=False) == expected
     assert generate(gpt, prompt, 1, max_length=40) == free[:1]
+
+
+@pytest.mark.parametrize("max_length", [20, 45, 64])
+def test_chunked_prefill_fills_the_cache_like_one_pass(gpt, max_length):
+    # 20 < one chunk; 45 makes the second chunk overlap the first; 64 leaves padding in the cache.
+    prompt = np.random.default_rng(max_length).integers(0, 40, 19 if max_length == 20 else 40).tolist()
+    new = max_length - len(prompt)
+    _, logits = generate(gpt, prompt, new, max_length=max_length, return_logits=True)
+    _, eager = generate(gpt, prompt, new, max_length=max_length, return_logits=True, jit=False)
+    np.testing.assert_allclose(logits, eager, atol=1e-4)
+
+
+def test_the_prefill_compiles_once_for_every_prompt_length():
+    from llmbook.generation.decoding import _COMPILED
+    from llmbook.models import GPT
+
+    model = GPT(vocab_size=40, max_length=64, num_layers=1, num_heads=2, hidden_dim=8)
+    for length in (3, 17, 40, 60):                 # 1, 1, 2 and 2 chunks; one cache size
+        generate(model, list(range(1, length + 1)), 2, max_length=64)
+    assert _COMPILED[model][("prefill", True)].experimental_get_tracing_count() == 1
 
 
 def test_logits_at_returns_one_position_of_the_full_logits(gpt):

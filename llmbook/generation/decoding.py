@@ -8,8 +8,8 @@ per step plus attention over the cache.
 Here the cache has a **static shape** ``(batch, max_length, kv_heads, head_dim)`` per layer, so each
 function is compiled once (XLA under TensorFlow, ``jax.jit`` under JAX):
 
-- the *prefill* runs the whole prompt in one call, right-padded to a power of two so that few prompt
-  lengths need their own compilation, and computes the output head for the last prompt token only;
+- the *prefill* runs the prompt in chunks of 32 tokens through one compiled function, so no prompt
+  length needs a compilation of its own, and computes the output head for one token per chunk only;
 - *greedy* decoding then runs as one compiled loop on the device (``keras.ops.while_loop``): no
   round-trip to Python per token, and the stop tokens are checked inside the loop;
 - *sampling* (``temperature > 0``) and ``return_logits`` use a compiled one-token step and choose each
@@ -71,10 +71,13 @@ def _step(model):
 
 
 def _prefill(model):
-    def prefill(token_ids, cache, last):
-        logits, cache = model.call_with_cache(token_ids, cache, 0, logits_at=last)
+    def prefill(token_ids, cache, start, last):
+        logits, cache = model.call_with_cache(token_ids, cache, start, logits_at=last)
         return logits[:, 0, :], cache
     return prefill
+
+
+PREFILL_CHUNK = 32
 
 
 def _forward(model):
@@ -114,9 +117,9 @@ _DECODERS = {
 
 
 def _padded_length(length: int, max_length: int) -> int:
-    """Sequences are right-padded to a power of two, at least 32 and at most ``max_length``, so that few
-    lengths need their own compilation. Padding after the real tokens is harmless: attention is causal,
-    and the cache slots it fills are overwritten by the new tokens before any query can see them."""
+    """The no-cache path right-pads the sequence to a power of two, at least 32 and at most ``max_length``,
+    so that few lengths need their own compilation. Padding after the real tokens is harmless: attention
+    is causal, so it cannot change the logits of the real ones."""
     return min(max_length, max(32, 1 << (length - 1).bit_length()))
 
 
@@ -180,12 +183,21 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
 
     if use_cache:
         cache = model.init_cache(1, max_length)
-        if jit:   # prefill: the padded prompt in one compiled call, logits of its last real token only
-            padded = np.zeros((1, _padded_length(len(prompt), max_length)), "int32")
-            padded[0, : len(prompt)] = prompt
-            logits, cache = _compiled(model, "prefill", jit)(
-                ops.convert_to_tensor(padded), cache, ops.convert_to_tensor(len(prompt) - 1, "int32"))
-            logits = logits[0]
+        if jit:
+            # Prefill in chunks of PREFILL_CHUNK tokens through one compiled function, whatever the prompt
+            # length. The last chunk is right-padded (harmless: attention is causal, and the padded cache
+            # slots are overwritten before any query sees them); when it would run past the cache, it is
+            # moved back and recomputes a few cached positions, from the same tokens, instead.
+            chunk = min(PREFILL_CHUNK, max_length)
+            tokens = np.zeros((1, max_length), "int32")
+            tokens[0, : len(prompt)] = prompt
+            prefill = _compiled(model, "prefill", jit)
+            for start in range(0, len(prompt), chunk):
+                start = min(start, max_length - chunk)
+                last = min(len(prompt) - 1 - start, chunk - 1)          # only the final chunk's row is used
+                logits, cache = prefill(ops.convert_to_tensor(tokens[:, start:start + chunk]), cache,
+                                        ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(last, "int32"))
+            logits = ops.convert_to_numpy(logits)[0]
         else:
             logits, cache = model.call_with_cache(np.asarray([prompt], "int32"), cache, 0)
             logits = logits[0, -1]
