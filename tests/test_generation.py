@@ -151,7 +151,7 @@ def test_the_prefill_compiles_once_for_every_prompt_length():
     model = GPT(vocab_size=40, max_length=64, num_layers=1, num_heads=2, hidden_dim=8)
     for length in (3, 17, 40, 60):                 # 1, 1, 2 and 2 chunks; one cache size
         generate(model, list(range(1, length + 1)), 2, max_length=64)
-    assert _COMPILED[model][("prefill", True)].experimental_get_tracing_count() == 1
+    assert _COMPILED[model][("extend", True)].experimental_get_tracing_count() == 1
 
 
 def test_logits_at_returns_one_position_of_the_full_logits(gpt):
@@ -291,12 +291,12 @@ def test_the_compiled_step_does_not_bake_the_position_into_the_program(positions
     if keras.backend.backend() != "tensorflow":
         pytest.skip("inspects the TensorFlow/XLA program")
     model = GPT(vocab_size=20, max_length=32, num_layers=1, num_heads=2, hidden_dim=8, positions=positions)
-    step = _compiled(model, "step", True)
-    token, cache = ops.convert_to_tensor([[3]], "int32"), model.init_cache(1, 16)
-    programs = {step.experimental_get_compiler_ir(token, cache, tf.constant(p, tf.int32))(stage="hlo")
+    step = _compiled(model, "extend", True)
+    token, cache, last = ops.convert_to_tensor([[3]], "int32"), model.init_cache(1, 16), tf.constant(0, tf.int32)
+    programs = {step.experimental_get_compiler_ir(token, cache, tf.constant(p, tf.int32), last)(stage="hlo")
                 for p in (4, 5)}
     assert len(programs) == 1
     # and the gathered rows are the right ones
-    logits, _ = step(token, cache, tf.constant(5, tf.int32))
+    logits, _ = step(token, cache, tf.constant(5, tf.int32), last)
     cached = model.call_with_cache(np.array([[3]], "int32"), cache, 5)[0][:, -1]
     np.testing.assert_allclose(np.asarray(logits), np.asarray(cached), atol=1e-5)

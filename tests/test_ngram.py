@@ -9,7 +9,7 @@ from nltk.lm.vocabulary import Vocabulary
 
 from llmbook import data
 from llmbook.models import BOS, EOS, UNK, NGramLanguageModel
-from llmbook.text import simple_word_tokenize
+from llmbook.text import tokenize_lines
 
 TOY = [["the", "king", "is", "dead"], ["long", "live", "the", "king"], ["the", "queen", "is", "dead"]]
 
@@ -17,8 +17,7 @@ TOY = [["the", "king", "is", "dead"], ["long", "live", "the", "king"], ["the", "
 @pytest.fixture(scope="module")
 def shakespeare_lines():
     split = data.load("shakespeare").split(seed=0)
-    tokenize = lambda part, n: [t for t in map(simple_word_tokenize, part.lines()[:n]) if t]
-    return tokenize(split.train, 2500), tokenize(split.test, 120)
+    return tokenize_lines(split.train.lines()[:2500]), tokenize_lines(split.test.lines()[:120])
 
 
 def nltk_reference(model, sentences, reference_class, **options):

@@ -107,19 +107,21 @@ class TextCorpus:
         return "\n\n".join(self.documents.values())
 
     def lines(self, *, drop_headings: bool = True) -> list[str]:
-        """The non-empty lines of every document.
+        """The non-empty lines of every document, in order (see :meth:`document_lines`)."""
+        return [line for lines in self.document_lines(drop_headings=drop_headings).values() for line in lines]
+
+    def document_lines(self, *, drop_headings: bool = True) -> dict[str, list[str]]:
+        """Document id -> its non-empty lines.
 
         With ``drop_headings`` (the default), lines that are only a speaker tag (``Ham.``), an act or
         scene heading, or a bracketed stage direction are left out, so that what remains is what is
         spoken.
         """
-        kept = []
-        for text in self.documents.values():
-            for line in text.splitlines():
-                line = line.strip()
-                if line and not (drop_headings and _SPEAKER_OR_DIRECTION.match(line)):
-                    kept.append(line)
-        return kept
+        return {
+            document: [line.strip() for line in text.splitlines()
+                       if line.strip() and not (drop_headings and _SPEAKER_OR_DIRECTION.match(line.strip()))]
+            for document, text in self.documents.items()
+        }
 
     def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["TextCorpus"]:
         """Split by whole document (no work is shared between parts), deterministically for a seed."""

@@ -32,6 +32,7 @@ from keras import ops
 from llmbook.generation.sampling import sample_next_token
 
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+PREFILL_CHUNK = 32
 
 
 def compile_function(function, jit: bool = True, autograph: bool = True):
@@ -63,21 +64,13 @@ def _compiled(model, kind: str, jit: bool):
     return functions[key]
 
 
-def _step(model):
-    def step(token_ids, cache, cache_index):
-        logits, cache = model.call_with_cache(token_ids, cache, cache_index)
-        return logits[:, -1, :], cache
-    return step
-
-
-def _prefill(model):
-    def prefill(token_ids, cache, start, last):
+def _extend(model):
+    """Run ``token_ids`` at cache positions ``start..`` and return the logits at ``last`` (relative to
+    ``token_ids``) with the new cache: a prefill chunk, or one decoding step (one token, ``last=0``)."""
+    def extend(token_ids, cache, start, last):
         logits, cache = model.call_with_cache(token_ids, cache, start, logits_at=last)
         return logits[:, 0, :], cache
-    return prefill
-
-
-PREFILL_CHUNK = 32
+    return extend
 
 
 def _forward(model):
@@ -109,8 +102,7 @@ def _greedy_loop(model):
 
 
 _DECODERS = {
-    "step": _step,
-    "prefill": _prefill,
+    "extend": _extend,
     "forward": _forward,
     "greedy": _greedy_loop,
 }
@@ -191,7 +183,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
             chunk = min(PREFILL_CHUNK, max_length)
             tokens = np.zeros((1, max_length), "int32")
             tokens[0, : len(prompt)] = prompt
-            prefill = _compiled(model, "prefill", jit)
+            prefill = _compiled(model, "extend", jit)
             for start in range(0, len(prompt), chunk):
                 start = min(start, max_length - chunk)
                 last = min(len(prompt) - 1 - start, chunk - 1)          # only the final chunk's row is used
@@ -211,14 +203,14 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
                     ops.convert_to_tensor(sorted(stops) or [-1], "int32"), ops.zeros((max_length,), "int32"))
                 new_tokens.extend(int(t) for t in ops.convert_to_numpy(buffer)[: int(count)])
         else:
-            step = _compiled(model, "step", jit)
+            step, first = _compiled(model, "extend", jit), ops.zeros((), "int32")
             position = len(prompt)
             while True:
                 new_tokens.append(token)
                 if token in stops or len(new_tokens) == max_new_tokens:
                     break
                 last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
-                                   ops.convert_to_tensor(position, "int32"))
+                                   ops.convert_to_tensor(position, "int32"), first)
                 position += 1
                 token = choose(ops.convert_to_numpy(last)[0])  # slice in NumPy: no extra eager op
     else:

@@ -167,13 +167,10 @@ class PositionEmbedding(SingleInputBuild, keras.layers.Layer):
         if isinstance(shape[1], int) and isinstance(start_index, int) and start_index + shape[1] > self.max_length:
             raise ValueError(f"positions {start_index}..{start_index + shape[1] - 1} exceed max_length="
                              f"{self.max_length}; use a shorter sequence or a larger max_length")
-        if isinstance(start_index, int):
-            table = ops.slice(self.embeddings, (start_index, 0), (shape[1], shape[2]))
-        else:
-            # A tensor start (decoding with a cache) is gathered: XLA compiles a slice's start into the
-            # program, which would mean one compilation per position.
-            table = ops.take(self.embeddings, ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32"),
-                             axis=0)
+        # Rows are gathered, not sliced: XLA compiles a slice's start into the program, so a slice at a
+        # tensor start (decoding with a cache) would mean one compilation per position.
+        positions = ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32")
+        table = ops.take(self.embeddings, positions, axis=0)
         return ops.broadcast_to(ops.cast(table, self.compute_dtype)[None], shape)
 
     def compute_output_shape(self, input_shape):

@@ -23,3 +23,13 @@ def simple_word_tokenize(text: str, lowercase: bool = True) -> list[str]:
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     tokens = _WORD_OR_PUNCTUATION.findall(text)
     return [t.lower() for t in tokens] if lowercase else tokens
+
+
+def tokenize_lines(lines, lowercase: bool = True) -> list[list[str]]:
+    """:func:`simple_word_tokenize` on each line, dropping lines with no tokens: the sentences that the
+    n-gram chapters (and the GPT chapter, to score the same text) count and score.
+
+    >>> tokenize_lines(["To be, or not", "--", "that is"])
+    [['to', 'be', ',', 'or', 'not'], ['that', 'is']]
+    """
+    return [tokens for tokens in (simple_word_tokenize(line, lowercase) for line in lines) if tokens]
