@@ -7,22 +7,30 @@ export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test unit pairs nbval html book execute benchmark
+.PHONY: setup test lint unit pairs nbval html book execute benchmark
 
 setup:
 	bash tools/setup.sh
 
 # Every check, in the order that fails fastest.
 test: setup
-	$(MAKE) unit pairs nbval html
+	$(MAKE) lint unit pairs nbval html
 
+# Code lint (ruff), then the stored outputs against llmbook.book's digits convention.
+lint:
+	$(VENV)/bin/ruff check llmbook tools tests benchmarks
+	$(PY) tools/chapters.py lint
+
+# The unit tests and every docstring example of the package.
 unit:
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests llmbook --doctest-modules
 
 pairs:
 	$(PY) tools/chapters.py check
 
 # Strict nbval: every stored output must be reproduced; tools/nbval_sanitize.cfg only masks timings and addresses.
+# The stored outputs come from `make execute` with this CPU's best kernels; nbval re-executes them with the
+# instruction set capped one level lower (tools/chapters.py kernel_cap), as another reader's CPU would.
 # Where the kernel allows it, the chapters run without a network, as proof the book needs none.
 nbval:
 	$(PY) tools/chapters.py nbval

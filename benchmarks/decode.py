@@ -23,8 +23,10 @@ import argparse
 import statistics
 import time
 
-import llmbook  # noqa: F401  (quiets TensorFlow)
-import numpy as np
+
+from llmbook.book import setup_chapter
+
+setup_chapter()  # quiet TensorFlow, no progress bars
 
 
 def timed(function):

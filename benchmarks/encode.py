@@ -21,7 +21,9 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import llmbook  # noqa: E402,F401  (quiets TensorFlow before it is imported)
+from llmbook.book import setup_chapter  # noqa: E402
+
+setup_chapter()  # quiet TensorFlow, no progress bars
 
 
 def sentences(count: int) -> list[str]:

@@ -21,13 +21,15 @@ import platform
 import statistics
 import time
 
-import llmbook  # noqa: F401  (before TensorFlow)
 import numpy as np
 
+from llmbook.book import setup_chapter
 from llmbook.data import load
 from llmbook.embeddings import WordVectors, build_vocabulary, evaluate_analogies
 from llmbook.embeddings.corpus import english_sentences
 from llmbook.embeddings.word2vec import train_word2vec
+
+setup_chapter()  # quiet TensorFlow, no progress bars
 
 SETTINGS = dict(dim=100, window=5, negative=5, min_count=5, sample=1e-3, learning_rate=0.025,
                 min_learning_rate=1e-4)

@@ -36,7 +36,6 @@ def test_top_p_keeps_the_smallest_prefix_reaching_p():
 
 def brute_top_p(probs, p):
     """Every subset, smallest first (ties broken towards the most probable), the first with mass >= p."""
-    import itertools
     order = np.argsort(-probs, kind="stable")
     for size in range(1, len(probs) + 1):
         subset = order[:size]

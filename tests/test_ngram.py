@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 from nltk.lm import MLE, KneserNeyInterpolated, Lidstone
 from nltk.lm.vocabulary import Vocabulary

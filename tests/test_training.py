@@ -50,13 +50,23 @@ def test_quiet_tensorflow_sets_the_level_and_checks_it(monkeypatch):
         quiet_tensorflow(4)
 
 
-def test_importing_llmbook_quiets_tensorflow_and_progress_bars():
+def test_importing_llmbook_changes_no_global_state():
+    """No environment variable, warnings filter or Keras backend is set by importing the package or
+    any subpackage; only llmbook.book.setup_chapter() does that, when a chapter asks."""
     import subprocess
 
-    code = "import os, llmbook; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TQDM_DISABLE'])"
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["1", "1"]
+    code = (
+        "import os, warnings, sys; before = dict(os.environ); filters = list(warnings.filters)\n"
+        "import llmbook, llmbook.data, llmbook.text, llmbook.book, llmbook.training, llmbook.generation\n"
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
+        "assert warnings.filters == filters\n"
+        "from llmbook.book import setup_chapter; setup_chapter(tensorflow=False)\n"
+        "print(os.environ['KERAS_BACKEND'], os.environ['TQDM_DISABLE'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "TQDM_DISABLE")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["tensorflow", "1"]
 
 
 def test_first_tensorflow_import_through_llmbook_writes_nothing_to_stderr():

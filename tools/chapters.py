@@ -5,7 +5,8 @@ Usage (from the repository root, inside the virtual environment):
     python tools/chapters.py check              # every book/**/*.md notebook has an .ipynb with the same cells
     python tools/chapters.py execute [md ...]   # .md -> .ipynb, execute, store outputs (all chapters by default)
     python tools/chapters.py sync md ...        # prose-only edit: copy the .md's cells, keep the stored outputs
-    python tools/chapters.py nbval [md ...]     # strict pytest --nbval, without network where the OS allows
+    python tools/chapters.py nbval [md ...]     # strict pytest --nbval, kernels capped, without network where the OS allows
+    python tools/chapters.py lint [md ...]      # stored outputs follow llmbook.book's digits convention
     python tools/chapters.py check-html         # an HTML page exists for every entry of _toc.yml
 
 The `.md` file is the source of truth: `execute` rewrites the cells of the `.ipynb` from it.
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
 BOOK = ROOT / "book"
 SANITIZER = ROOT / "tools" / "nbval_sanitize.cfg"
 CELL_TIMEOUT_S = 600
@@ -152,16 +154,90 @@ def _network_free_prefix() -> list[str]:
     return []
 
 
+def cpu_flags() -> set[str]:
+    """The instruction-set flags of this CPU as Linux reports them (empty where /proc/cpuinfo is absent)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def kernel_cap(flags: set[str] | None = None) -> dict[str, str]:
+    """Environment variables that make XLA, oneDNN, MKL and PyTorch pick other kernels than this CPU's best.
+
+    The stored outputs are executed with the CPU's best kernels (``execute``); nbval re-executes with
+    the instruction set capped one level below (AVX-512 -> AVX2, AVX2 -> AVX, below that -> SSE4.2),
+    which changes summation orders the way another reader's CPU does. A chapter that stored a digit
+    that depends on the kernels then fails on this machine, not only on the reader's. OpenBLAS (NumPy)
+    is not capped: its core-type variables are not to be changed in tests; rounding guards it.
+    Returns {} where no cap applies (not x86-64 Linux), so nbval then runs with native kernels.
+    """
+    flags = cpu_flags() if flags is None else flags
+    if "avx512f" in flags:
+        xla, onednn, mkl, aten = "AVX2", "AVX2", "AVX2", "avx2"
+    elif "avx2" in flags:
+        xla, onednn, mkl, aten = "AVX", "AVX", "AVX", "default"
+    elif "sse4_2" in flags:
+        xla, onednn, mkl, aten = "SSE4_2", "SSE41", "SSE4_2", "default"
+    else:
+        return {}
+    xla_flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_cpu_max_isa"))
+    return {
+        "XLA_FLAGS": f"{xla_flags} --xla_cpu_max_isa={xla}".strip(),
+        "ONEDNN_MAX_CPU_ISA": onednn,
+        "MKL_ENABLE_INSTRUCTIONS": mkl,
+        "ATEN_CPU_CAPABILITY": aten,
+    }
+
+
+def nbval_seconds(junit_xml: Path) -> dict[str, float]:
+    """Seconds per notebook from a pytest JUnit report, in the order the notebooks ran."""
+    import xml.etree.ElementTree as ET
+
+    seconds: dict[str, float] = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        name = case.get("file") or case.get("classname", "")
+        name = Path(name.replace(".ipynb", "").replace(".", "/") + ".ipynb").name if not name.endswith(".ipynb") else Path(name).name
+        seconds[name] = seconds.get(name, 0.0) + float(case.get("time", 0.0))
+    return seconds
+
+
 def run_nbval(paths: list[str]) -> int:
+    """Strict nbval over the chapters, with the kernels capped (see kernel_cap), then a time table.
+
+    ``LLMBOOK_NBVAL_NATIVE=1`` runs with this CPU's own kernels instead.
+    """
+    import tempfile
+
     targets = paths or [str(md.with_suffix(".ipynb").relative_to(ROOT)) for md in chapter_sources()]
     targets = [str(Path(t).with_suffix(".ipynb")) for t in targets]
-    command = [
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-        f"--nbval-sanitize-with={SANITIZER}", f"--nbval-cell-timeout={CELL_TIMEOUT_S}", "-q", *targets,
-    ]
-    prefix = _network_free_prefix()
-    print("nbval:", "without network (unshare)" if prefix else "with network (unshare unavailable)", flush=True)
-    return subprocess.run(prefix + command, cwd=ROOT).returncode
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "nbval.xml"
+        command = [
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+            f"--nbval-sanitize-with={SANITIZER}", f"--nbval-cell-timeout={CELL_TIMEOUT_S}",
+            f"--junitxml={report}", "-o", "junit_family=xunit1", "-q", *targets,
+        ]
+        prefix = _network_free_prefix()
+        cap = {} if os.environ.get("LLMBOOK_NBVAL_NATIVE") else kernel_cap()
+        print("nbval:", "without network (unshare)" if prefix else "with network (unshare unavailable)", flush=True)
+        if cap:
+            print("nbval: kernels capped below this CPU's, as another reader's CPU would run them:",
+                  " ".join(f"{k}={v!r}" for k, v in cap.items()), flush=True)
+        else:
+            print("nbval: kernels not capped (LLMBOOK_NBVAL_NATIVE set, or not x86-64 Linux)", flush=True)
+        returncode = subprocess.run(prefix + command, cwd=ROOT, env={**os.environ, **cap}).returncode
+        if report.exists():
+            table = nbval_seconds(report)
+            print("nbval: seconds per chapter (limit 120 s on 2 cores)")
+            for name, seconds in table.items():
+                print(f"  {name:<40} {seconds:7.1f}{'  OVER 120 s' if seconds > 120 else ''}")
+            print(f"  {'total':<40} {sum(table.values()):7.1f}", flush=True)
+    return returncode
 
 
 def toc_files() -> list[str]:
@@ -211,7 +287,7 @@ def mathjax_problems(html: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "execute", "sync", "nbval", "check-html"])
+    parser.add_argument("command", choices=["check", "execute", "sync", "nbval", "lint", "check-html"])
     parser.add_argument("paths", nargs="*", help="chapter .md files (default: all)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -221,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_nbval(args.paths)
     if args.command == "check-html":
         return check_html()
+    if args.command == "lint":
+        import output_lint
+
+        notebooks = [str(Path(p).with_suffix(".ipynb")) for p in args.paths]
+        return output_lint.main(notebooks)
     sources = [Path(p).resolve().with_suffix(".md") for p in args.paths] or chapter_sources()
     if args.command == "sync":
         for md in sources:

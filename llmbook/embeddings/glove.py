@@ -26,7 +26,6 @@ from typing import Sequence
 
 import numpy as np
 
-import llmbook  # noqa: F401  (quiets TensorFlow before Keras imports it)
 import keras
 from keras import ops
 

@@ -23,7 +23,6 @@ its hidden vector to every context word.
 
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-import llmbook  # noqa: F401  (quiets TensorFlow before Keras imports it)
 import keras
 from keras import ops
 

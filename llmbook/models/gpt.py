@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from llmbook.layers import LayerNorm, PositionEmbedding, RMSNorm, SinusoidalPositionEmbedding, TransformerBlock
+from llmbook.layers import LayerNorm, PositionEmbedding, SinusoidalPositionEmbedding, TransformerBlock
 from llmbook.layers._base import SingleInputBuild
 
 POSITIONS = ("learned", "sinusoidal", "rope")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import heapq
 import importlib.util
 from collections import Counter, defaultdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
