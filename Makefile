@@ -7,14 +7,14 @@ export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test lint unit pairs nbval html book execute benchmark
+.PHONY: setup test lint unit install-check pairs nbval html book execute benchmark
 
 setup:
 	bash tools/setup.sh
 
 # Every check, in the order that fails fastest.
 test: setup
-	$(MAKE) lint unit pairs nbval html
+	$(MAKE) lint unit install-check pairs nbval html
 
 # Code lint (ruff), then the stored outputs against llmbook.book's digits convention.
 lint:
@@ -24,6 +24,10 @@ lint:
 # The unit tests and every docstring example of the package.
 unit:
 	$(PY) -m pytest -q tests llmbook --doctest-modules
+
+# pip install . into a clean venv, then import every module of the installed package.
+install-check:
+	bash tools/check_install.sh
 
 pairs:
 	$(PY) tools/chapters.py check

@@ -48,10 +48,14 @@ class Problem:
         return f"{self.notebook}: {self.cell}: {self.message}"
 
 
-def significant_digits(token: str) -> int:
-    """Significant digits written in a decimal number token: '0.001870' -> 4, '4460.6' -> 5, '1e-06' -> 1, '100000.0' -> 1."""
+def significant_digits(token: str, *, written: bool = False) -> int:
+    """Significant digits of a decimal number token: '0.001870' -> 4, '4460.6' -> 5, '1e-06' -> 1.
+
+    A stored repr of a whole float ('100000.0', '4461.0') has only the digits before the point;
+    with ``written=True`` (text formatted for the reader, where '.0' was asked for) the zero counts.
+    """
     mantissa = re.split(r"[eE]", token.lstrip("+-"))[0]
-    if mantissa.endswith(".0"):  # Python's repr of a whole float (100000.0): the zeros are not digits
+    if mantissa.endswith(".0") and not written:  # Python's repr of a whole float (100000.0): no digits
         mantissa = mantissa[:-2]
     digits = mantissa.replace(".", "").lstrip("0")
     if "." not in mantissa:  # a whole number: trailing zeros are not significant
@@ -134,7 +138,7 @@ def prose_problems(notebook: dict, name: str) -> list[Problem]:
                 continue
             shown = format(value, spec)
             shown_token = NUMBER.search(shown.replace(",", ""))
-            if shown_token and significant_digits(shown_token.group(0)) > significant_digits(stored):
+            if shown_token and significant_digits(shown_token.group(0), written=True) > significant_digits(stored):
                 problems.append(Problem(
                     name, f"markdown cell {index}",
                     f"the prose shows {key} as {shown}, more digits than the {stored} stored: "

@@ -5,8 +5,8 @@ docstring, returns a small typed object, and raises :class:`DataPackageMissingEr
 install command when its package is missing.
 
 >>> from llmbook import data
->>> data.available()[:3]
-['chinese-sentiment', 'google-analogies', 'lee']
+>>> data.available()[:4]
+['chinese-sentiment', 'enwiki-sample', 'google-analogies', 'lee']
 >>> corpus = data.load("shakespeare")      # doctest: +SKIP
 """
 

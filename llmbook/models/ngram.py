@@ -22,10 +22,16 @@ Smoothing methods:
   order's followers from continuation counts too (Chen and Goodman, 1999), and every distribution
   sums to 1.
 
+Add-one smoothing on two sentences: "the" is followed twice in training, once by "cat"; the
+vocabulary has 7 entries (the, cat, dog, sat, ``<s>``, ``</s>``, ``<UNK>``), so
+P(cat | the) = (1 + 1) / (2 + 7):
+
 >>> model = NGramLanguageModel(order=2, smoothing="lidstone", gamma=1.0, min_count=1)
 >>> model = model.fit([["the", "cat", "sat"], ["the", "dog", "sat"]])
 >>> round(model.score("cat", ("the",)), 4)
-0.2
+0.2222
+>>> len(model.vocabulary)
+7
 """
 
 from __future__ import annotations
