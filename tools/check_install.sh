@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 where=$(mktemp -d)
 trap 'rm -rf "$where"' EXIT
 "$PYTHON" -m venv "$where/venv"
-"$where/venv/bin/python" -m pip install -q --disable-pip-version-check . -c requirements.txt
+"$where/venv/bin/python" -m pip install -q --disable-pip-version-check . -c requirements.txt 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 cd "$where"
 env -u KERAS_BACKEND -u PYTHONPATH "$where/venv/bin/python" - <<'PY'
 import importlib

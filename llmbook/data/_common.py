@@ -39,8 +39,14 @@ def package_file(module: str, relative: str, install: str) -> Path:
 
 def read_lines(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """The non-empty, stripped lines of a text file (UTF-8 by default; a byte-order mark is dropped)."""
+    return [line for _, line in numbered_lines(path, encoding)]
+
+
+def numbered_lines(path: Path, encoding: str = "utf-8-sig") -> list[tuple[int, str]]:
+    """``(line number in the file, stripped line)`` for every non-empty line, so that an error about a
+    damaged line names the line an editor shows (blank lines are counted, not renumbered)."""
     with open(path, encoding=encoding) as handle:
-        return [line.strip() for line in handle if line.strip()]
+        return [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
 
 
 @dataclass(frozen=True)

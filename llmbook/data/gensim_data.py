@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from llmbook.data._common import TextCorpus, package_file, read_lines
+from llmbook.data._common import TextCorpus, numbered_lines, package_file, read_lines
 
 INSTALL = "pip install gensim"
 
@@ -80,7 +80,7 @@ def load_analogies() -> AnalogySet:
     path = package_file("gensim", "test/test_data/questions-words.txt", INSTALL)
     sections: dict[str, list[AnalogyQuestion]] = {}
     current = None
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in numbered_lines(path):
         if line.startswith(":"):
             current = line[1:].strip()
             sections[current] = []
@@ -95,7 +95,7 @@ def load_analogies() -> AnalogySet:
 def _load_similarity(name: str, filename: str) -> SimilaritySet:
     path = package_file("gensim", f"test/test_data/{filename}", INSTALL)
     pairs = []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in numbered_lines(path):
         if line.startswith("#"):
             continue
         fields = line.split("\t")

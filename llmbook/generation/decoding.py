@@ -115,11 +115,24 @@ def _padded_length(length: int, max_length: int) -> int:
     return min(max_length, max(32, 1 << (length - 1).bit_length()))
 
 
-def _check_prompt(prompt_ids) -> list[int]:
-    prompt = [int(t) for t in np.asarray(prompt_ids).reshape(-1)] if not isinstance(prompt_ids, list) \
-        else [int(t) for t in prompt_ids]
+def _check_prompt(prompt_ids, vocab_size: int | None = None) -> list[int]:
+    """The prompt as a list of ints, refusing a batch, non-integer ids and ids outside the vocabulary."""
+    array = np.asarray(prompt_ids)
+    if array.ndim > 1 and array.shape[0] != 1 or array.ndim > 2:
+        raise ValueError(
+            f"generate() continues one prompt, a 1-D sequence of token ids; got an array of shape {array.shape}. "
+            "Call it once per prompt (flattening a batch would join the prompts into one)"
+        )
+    if array.size and not (np.issubdtype(array.dtype, np.integer) or np.all(np.mod(array, 1) == 0)):
+        raise ValueError(f"prompt_ids must be integer token ids, got {array.dtype} values such as {array.reshape(-1)[0]!r}")
+    prompt = [int(t) for t in array.reshape(-1)]
     if not prompt:
         raise ValueError("prompt_ids is empty: give at least one token (for example the BOS id)")
+    if vocab_size is not None:
+        bad = [t for t in prompt if not 0 <= t < vocab_size]
+        if bad:
+            raise ValueError(f"token ids {bad[:5]} are outside the model's vocabulary 0..{vocab_size - 1}: "
+                             "encode the prompt with the model's own tokenizer")
     return prompt
 
 
@@ -147,10 +160,11 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
         The list of new token ids; ``(ids, logits)`` when ``return_logits`` is True.
 
     Raises:
-        ValueError: for an empty prompt, ``max_new_tokens < 1``, or a ``max_length`` too small for
+        ValueError: for an empty prompt, a batch of prompts (shape ``(b, n)`` with ``b > 1``), token ids
+            outside the model's vocabulary, ``max_new_tokens < 1``, or a ``max_length`` too small for
             the prompt plus the new tokens.
     """
-    prompt = _check_prompt(prompt_ids)
+    prompt = _check_prompt(prompt_ids, getattr(model, "vocab_size", None))
     if isinstance(max_new_tokens, bool) or int(max_new_tokens) != max_new_tokens or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
     needed = len(prompt) + int(max_new_tokens)

@@ -106,11 +106,15 @@ def sample_next_token(logits, rng: np.random.Generator | None = None, temperatur
         top_k, top_p: optional truncations (ignored by greedy decoding).
 
     Raises:
-        ValueError: for a negative temperature, or sampling without ``rng``.
+        ValueError: for a negative temperature, sampling without ``rng``, or logits that contain NaN
+            (``argmax`` would silently return the first NaN's index, often token 0).
     """
     logits = np.asarray(logits)
     if logits.ndim != 1:
         raise ValueError(f"logits must be a 1-D vector, got shape {logits.shape}")
+    if np.isnan(logits).any():
+        raise ValueError(f"logits contain {int(np.isnan(logits).sum())} NaN values: the model's forward pass "
+                         "failed (overflow, a bad weight, or NaN inputs); no token can be chosen")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if temperature == 0:

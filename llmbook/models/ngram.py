@@ -104,8 +104,19 @@ class NGramLanguageModel:
             self, fitted.
 
         Raises:
+            TypeError: if ``sentences`` is a string, or its sentences are strings rather than token
+                lists (iterating them would silently train a character model).
             ValueError: if there are no tokens, or fewer tokens than the order.
         """
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError("sentences must be an iterable of token lists, got a string; tokenize it first, "
+                            "e.g. [line.split() for line in text.splitlines()]")
+        sentences = list(sentences)
+        strings = [i for i, s in enumerate(sentences) if isinstance(s, (str, bytes))]
+        if strings:
+            raise TypeError(f"sentence {strings[0]} is a string, not a list of tokens: tokenize each sentence "
+                            "first (llmbook.text.simple_word_tokenize, or sentence.split()); for a character "
+                            "model pass list(sentence)")
         sentences = [list(s) for s in sentences if len(s) > 0]
         n_tokens = sum(len(s) for s in sentences)
         if n_tokens == 0:
