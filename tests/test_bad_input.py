@@ -82,3 +82,118 @@ def test_generate_refuses_non_integer_ids(tiny_gpt):
 
     with pytest.raises(ValueError, match="must be integer token ids"):
         generate(tiny_gpt, np.array([1.5, 2.0]), 2, jit=False)
+
+
+def test_noise_table_refuses_counts_with_no_word():
+    from llmbook.embeddings import negative_table
+
+    with pytest.raises(ValueError, match="every count is 0"):
+        negative_table(np.zeros(5))  # before: numpy's "repeats may not contain negative values"
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        negative_table(np.array([3.0, -1.0]))
+    with pytest.raises(ValueError, match="non-empty 1-D array"):
+        negative_table(np.array([]))
+
+
+def test_word_vectors_refuse_nan():
+    from llmbook.embeddings import WordVectors
+
+    vectors = np.ones((3, 4), np.float32)
+    vectors[1, 2] = np.nan
+    with pytest.raises(ValueError, match="1 vectors hold NaN or infinity \\(first: 'b'\\)"):
+        WordVectors(["a", "b", "c"], vectors)
+
+
+def test_binary_cross_entropy_refuses_nan_probabilities():
+    from llmbook.models.neuron import binary_cross_entropy
+
+    with pytest.raises(ValueError, match="probabilities contain NaN"):
+        binary_cross_entropy(np.array([0.5, np.nan]), np.array([1, 0]))  # before: nan
+    assert binary_cross_entropy(np.array([0.5]), np.array([1])) == pytest.approx(np.log(2))
+
+
+def test_wordpiece_refuses_a_list_vocabulary():
+    from llmbook.text.wordpiece import WordPieceTokenizer
+
+    with pytest.raises(TypeError, match="vocab must map each token to its id"):
+        WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])  # before: AttributeError
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, "0.1", True])
+def test_mlps_refuse_bad_dropout_rates(rate):
+    from llmbook.book import setup_chapter
+
+    setup_chapter()
+    from llmbook.layers.mlp import GELUMLP, SwiGLUMLP
+
+    for layer in (GELUMLP, SwiGLUMLP):
+        with pytest.raises(ValueError, match=r"dropout must be a rate in \[0, 1\)"):
+            layer(8, dropout=rate)
+
+
+def test_encoder_config_refuses_a_null_pad_id():
+    from llmbook.weights.safetensors_bert import encoder_config
+
+    config = {"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "intermediate_size": 16, "max_position_embeddings": 16, "type_vocab_size": 2,
+              "layer_norm_eps": 1e-12, "pad_token_id": None}
+    with pytest.raises(ValueError, match="pad_token_id to null"):
+        encoder_config(config)
+    config["pad_token_id"] = 0
+    assert encoder_config(config)["pad_id"] == 0
+
+
+def test_bert_pretrainer_refuses_mask_positions_past_the_sequence():
+    from llmbook.book import setup_chapter
+
+    setup_chapter()
+    from llmbook.models.bert import BertEncoder, BertPretrainer
+
+    encoder = BertEncoder(vocab_size=20, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16, max_length=8)
+    model = BertPretrainer(encoder)
+    token_ids = np.array([[2, 5, 6, 3, 0], [2, 7, 3, 0, 0]])
+    ok = model({"token_ids": token_ids, "mask_positions": np.array([[1], [4]])})
+    assert tuple(ok["mlm"].shape) == (2, 1, 20)
+    with pytest.raises(ValueError, match=r"mask_positions must lie in 0\.\.4"):
+        model({"token_ids": token_ids, "mask_positions": np.array([[1], [5]])})  # before: row 1's token 0
+
+
+def test_bpe_from_a_corrupt_gguf_says_so(tmp_path):
+    pytest.importorskip("gguf")
+    from llmbook.text.bpe import ByteLevelBPE
+
+    fake = tmp_path / "broken.gguf"
+    fake.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
+    with pytest.raises(ValueError, match="broken.gguf .* is not a readable GGUF file"):
+        ByteLevelBPE.from_gguf(fake)  # before: a raw numpy ValueError
+
+
+def test_gguf_weights_are_all_or_nothing(tmp_path, monkeypatch):
+    """A tensor that cannot be dequantized (an unsupported quantization type) leaves the model as it was."""
+    pytest.importorskip("gguf")
+    pytest.importorskip("transformers")
+    from tests.test_gguf import tiny_reference, write_gguf
+
+    from llmbook.weights import gguf as gguf_weights
+
+    path = write_gguf(tmp_path / "tiny.gguf", tiny_reference())
+    model, checkpoint = gguf_weights.load_llama(path)
+    before = [v.numpy() for v in model.weights]
+    for variable in model.weights:
+        variable.assign(np.zeros(variable.shape, variable.dtype))
+    zeros = [v.numpy() for v in model.weights]
+    real = gguf_weights.dequantize
+    last = list(gguf_weights.tensor_map(model))[-1]
+
+    def failing(tensor):
+        if tensor.name == last:
+            raise NotImplementedError("type IQ2_XXS is not supported")
+        return real(tensor)
+
+    monkeypatch.setattr(gguf_weights, "dequantize", failing)
+    with pytest.raises(gguf_weights.GGUFError, match=f"tensor {last} .* cannot be dequantized .* left unchanged"):
+        gguf_weights.load_llama_weights(model, checkpoint)
+    assert all(np.array_equal(v.numpy(), z) for v, z in zip(model.weights, zeros))
+    monkeypatch.setattr(gguf_weights, "dequantize", real)
+    gguf_weights.load_llama_weights(model, checkpoint)
+    assert all(np.array_equal(v.numpy(), b) for v, b in zip(model.weights, before))

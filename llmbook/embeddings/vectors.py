@@ -23,7 +23,8 @@ class WordVectors:
         vectors: a ``(len(words), dim)`` array.
 
     Raises:
-        ValueError: if shapes disagree, a word repeats, or the vocabulary is empty.
+        ValueError: if shapes disagree, a word repeats, the vocabulary is empty, or a vector holds NaN
+            or infinity (training diverged; every similarity with it would be NaN).
     """
 
     def __init__(self, words: Sequence[str], vectors: np.ndarray):
@@ -32,6 +33,10 @@ class WordVectors:
             raise ValueError("no words: WordVectors needs at least one word")
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
             raise ValueError(f"vectors must have shape ({len(words)}, dim), got {vectors.shape}")
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if bad.size:
+            raise ValueError(f"{bad.size} vectors hold NaN or infinity (first: {words[bad[0]]!r}); training "
+                             "diverged: lower the learning rate")
         self.words = tuple(words)
         self.index = {w: i for i, w in enumerate(self.words)}
         if len(self.index) != len(self.words):

@@ -130,8 +130,20 @@ def subsample(ids: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np
 
 
 def unigram_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """``counts ** power``, normalized: the noise distribution of negative sampling."""
-    weights = np.asarray(counts, dtype=np.float64) ** power
+    """``counts ** power``, normalized: the noise distribution of negative sampling.
+
+    Raises:
+        ValueError: if ``counts`` is empty, has a negative or non-finite entry, or sums to 0 (a noise
+            distribution needs at least one word seen at least once).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D array of word counts, got shape {counts.shape}")
+    if not np.all(np.isfinite(counts)) or (counts < 0).any():
+        raise ValueError("counts must be finite and non-negative (they are word frequencies)")
+    weights = counts ** power
+    if weights.sum() == 0:
+        raise ValueError("every count is 0: no word to draw noise from; count the corpus first")
     return weights / weights.sum()
 
 

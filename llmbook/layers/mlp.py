@@ -12,6 +12,13 @@ from keras import ops
 from llmbook.layers._base import SingleInputBuild
 
 
+def _dropout_rate(rate) -> float:
+    """A dropout rate in [0, 1), refused otherwise (Keras would fail later, inside the training step)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {rate!r}")
+    return float(rate)
+
+
 @keras.saving.register_keras_serializable(package="llmbook")
 class GELUMLP(SingleInputBuild, keras.layers.Layer):
     """Two ``Dense`` layers, ``up`` then ``down``, with GELU between.
@@ -35,7 +42,7 @@ class GELUMLP(SingleInputBuild, keras.layers.Layer):
         if int(intermediate_dim) < 1:
             raise ValueError(f"intermediate_dim must be >= 1, got {intermediate_dim}")
         self.intermediate_dim, self.use_bias = int(intermediate_dim), bool(use_bias)
-        self.approximate, self.dropout = bool(approximate), float(dropout)
+        self.approximate, self.dropout = bool(approximate), _dropout_rate(dropout)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def build(self, input_shape):
@@ -78,7 +85,7 @@ class SwiGLUMLP(SingleInputBuild, keras.layers.Layer):
         super().__init__(**kwargs)
         if int(intermediate_dim) < 1:
             raise ValueError(f"intermediate_dim must be >= 1, got {intermediate_dim}")
-        self.intermediate_dim, self.use_bias, self.dropout = int(intermediate_dim), bool(use_bias), float(dropout)
+        self.intermediate_dim, self.use_bias, self.dropout = int(intermediate_dim), bool(use_bias), _dropout_rate(dropout)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def build(self, input_shape):

@@ -307,6 +307,21 @@ def _encoder_from(encoder):
     return encoder
 
 
+def _check_mask_positions(inputs) -> None:
+    """Refuse out-of-range mask positions when they are concrete (eager calls); inside a compiled
+    training step they are symbolic and were made by ``gather_predictions`` within range."""
+    try:
+        positions = np.asarray(ops.convert_to_numpy(inputs["mask_positions"]))
+        token_ids = inputs.get("token_ids")
+        length = np.asarray(ops.shape(token_ids))[1] if token_ids is not None else None
+        length = int(length)
+    except Exception:  # symbolic tensors (inside tf.function / jit): nothing concrete to check
+        return
+    if positions.size and (positions.min() < 0 or positions.max() >= length):
+        raise ValueError(f"mask_positions must lie in 0..{length - 1} (the sequence length is {length}); got "
+                         f"values from {positions.min()} to {positions.max()}")
+
+
 @keras.saving.register_keras_serializable(package="llmbook")
 class BertPretrainer(keras.Model):
     """A :class:`BertEncoder` with the two pre-training heads of BERT.
@@ -324,7 +339,9 @@ class BertPretrainer(keras.Model):
         means "the second segment really follows the first".
 
     Raises:
-        ValueError: if ``mask_positions`` is missing.
+        ValueError: if ``mask_positions`` is missing, or (when called eagerly, on concrete values) holds a
+            position outside ``0 .. length - 1``: the flattened gather would silently read a token of
+            the next sequence in the batch.
     """
 
     def __init__(self, encoder, **kwargs):
@@ -339,6 +356,7 @@ class BertPretrainer(keras.Model):
         if not isinstance(inputs, dict) or "mask_positions" not in inputs:
             raise ValueError("BertPretrainer needs inputs['mask_positions'] (batch, predictions): the positions "
                              "the MLM head predicts; see llmbook.training.pretraining.gather_predictions")
+        _check_mask_positions(inputs)
         sequence = self.encoder(inputs, training=training)
         positions = ops.cast(inputs["mask_positions"], "int32")
         # Gather rows of the flattened (batch * length, hidden) matrix; ops.take_along_axis would do the same

@@ -107,8 +107,11 @@ def binary_cross_entropy(probabilities, labels, eps: float = 1e-12) -> float:
     """Mean of ``-[y log p + (1 - y) log(1 - p)]``; ``p`` is clipped to ``[eps, 1 - eps]`` so the log stays finite.
 
     Raises:
-        ValueError: if the shapes differ, or a label is not 0 or 1.
+        ValueError: if the shapes differ, a label is not 0 or 1, or a probability is NaN (clipping would
+            not catch it and the loss would be NaN).
     """
+    if np.isnan(np.asarray(probabilities, dtype=float)).any():
+        raise ValueError("probabilities contain NaN: the forward pass overflowed or diverged")
     p = np.clip(np.asarray(probabilities, dtype=float), eps, 1.0 - eps)
     y = np.asarray(labels, dtype=float)
     if p.shape != y.shape:

@@ -392,7 +392,7 @@ class ByteLevelBPE:
 
         Raises:
             FileNotFoundError: if the file does not exist (or the package is not installed).
-            ValueError: if the file holds no byte-level BPE tokenizer (``tokenizer.ggml.model`` is not
+            ValueError: if the file is not a readable GGUF file, holds no byte-level BPE tokenizer (``tokenizer.ggml.model`` is not
                 ``"gpt2"``), or its pre-tokenizer is not supported, or its vocabulary and merges differ.
         """
         import gguf
@@ -400,7 +400,12 @@ class ByteLevelBPE:
         path = Path(path) if path is not None else smollm2_gguf_path()
         if not path.is_file():
             raise FileNotFoundError(f"no GGUF file at {path}")
-        fields = gguf.GGUFReader(path).fields
+        try:
+            fields = gguf.GGUFReader(path).fields
+        except Exception as error:  # the gguf package raises ValueError, IndexError, ... on damaged files
+            raise ValueError(f"{path.name} ({path.stat().st_size} bytes) is not a readable GGUF file; it may be "
+                             f"truncated or corrupt ({type(error).__name__}: {error}). Re-install or "
+                             "re-download it") from error
 
         def value(key: str, default=None):
             return fields[key].contents() if key in fields else default

@@ -185,6 +185,9 @@ class WordPieceTokenizer:
     """
 
     def __init__(self, vocab: Mapping[str, int], *, lowercase: bool = True, max_chars_per_word: int = 100):
+        if not isinstance(vocab, Mapping):
+            raise TypeError(f"vocab must map each token to its id (a dict), got {type(vocab).__name__}; for a "
+                            "list of tokens in id order pass {token: i for i, token in enumerate(tokens)}")
         missing = [t for t in SPECIAL_TOKENS if t not in vocab]
         if missing:
             raise ValueError(f"the vocabulary lacks the special tokens {missing}; BERT needs {list(SPECIAL_TOKENS)}")

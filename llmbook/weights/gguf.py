@@ -208,9 +208,13 @@ def dequantize(tensor) -> np.ndarray:
 def load_llama_weights(model, checkpoint: GGUFCheckpoint) -> None:
     """Copy every tensor of ``checkpoint`` into ``model``, after checking names and shapes of all of them.
 
+    All or nothing: every tensor is checked and dequantized before the first variable is assigned, so a
+    failure (a mismatch, an unsupported quantization type, a damaged block) leaves the model unchanged.
+
     Raises:
         GGUFError: listing every missing tensor (expected by the model, absent from the file), every extra
-            tensor (in the file, unused by the model) and every shape mismatch, in one message.
+            tensor (in the file, unused by the model) and every shape mismatch, in one message; or naming
+            a tensor that cannot be dequantized.
     """
     if not model.built:
         model.build((None, None))
@@ -238,8 +242,17 @@ def load_llama_weights(model, checkpoint: GGUFCheckpoint) -> None:
             lines.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:10]))
         lines.append("Check that the model was built with llama_config() of this file.")
         raise GGUFError("\n".join(lines))
+    values = []
     for name, (variable, transform) in mapping.items():
-        variable.assign(transform(dequantize(checkpoint.tensors[name])))
+        tensor = checkpoint.tensors[name]
+        try:
+            values.append((variable, transform(dequantize(tensor))))
+        except Exception as error:  # gguf raises NotImplementedError, ValueError, ... per type
+            raise GGUFError(f"{checkpoint.path.name}: tensor {name} ({getattr(tensor.tensor_type, 'name', tensor.tensor_type)}) "
+                            f"cannot be dequantized ({type(error).__name__}: {error}); the model was left "
+                            "unchanged") from error
+    for variable, value in values:
+        variable.assign(value)
 
 
 def read_chat_template(checkpoint_or_path) -> str:

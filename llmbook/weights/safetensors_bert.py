@@ -82,6 +82,9 @@ def encoder_config(config: str | os.PathLike | Mapping) -> dict:
     if config.get("position_embedding_type", "absolute") != "absolute":
         raise ValueError(f"position_embedding_type {config['position_embedding_type']!r} is not supported "
                          "(only 'absolute')")
+    if config.get("pad_token_id", 0) is None:
+        raise ValueError("config.json sets pad_token_id to null; set it to the id of [PAD] in vocab.txt "
+                         "(BertEncoder masks padding by that id)")
     return {"vocab_size": config["vocab_size"], "hidden_dim": config["hidden_size"],
             "num_layers": config["num_hidden_layers"], "num_heads": config["num_attention_heads"],
             "intermediate_dim": config["intermediate_size"], "max_length": config["max_position_embeddings"],
