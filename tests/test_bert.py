@@ -199,7 +199,7 @@ def test_keras_round_trip(tmp_path, kind):
 def test_encoder_argument_errors():
     with pytest.raises(ValueError, match="not divisible by num_heads"):
         small_encoder(hidden_dim=15)
-    with pytest.raises(ValueError, match="num_layers must be >= 1"):
+    with pytest.raises(ValueError, match="num_layers must be a positive integer"):
         small_encoder(num_layers=0)
     with pytest.raises(ValueError, match="must contain 'token_ids'"):
         small_encoder()({"ids": np.zeros((1, 3), "int32")})

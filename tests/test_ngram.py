@@ -114,13 +114,13 @@ def test_generation_is_seeded_stops_at_the_end_and_never_samples_specials():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"order": 0}, "order must be an integer >= 1"),
-    ({"order": 2.5}, "order must be an integer >= 1"),
+    ({"order": 0}, "order must be a positive integer"),
+    ({"order": 2.5}, "order must be a positive integer"),
     ({"order": 1, "smoothing": "kneser-ney"}, "Kneser-Ney needs order >= 2"),
     ({"order": 2, "smoothing": "good-turing"}, "unknown smoothing 'good-turing'"),
     ({"order": 2, "discount": 1.5}, r"discount must be in \[0, 1\]"),
     ({"order": 2, "smoothing": "lidstone", "gamma": 0}, "gamma must be > 0"),
-    ({"order": 2, "min_count": 0}, "min_count must be an integer >= 1"),
+    ({"order": 2, "min_count": 0}, "min_count must be a positive integer"),
     ({"order": 2, "variant": "modified"}, "variant must be 'continuation' or 'nltk'"),
 ])
 def test_bad_configuration(kwargs, message):
@@ -140,7 +140,7 @@ def test_bad_text():
         model.perplexity([])
     with pytest.raises(ValueError, match="evaluation text is empty"):
         model.unseen_fraction([[]])
-    with pytest.raises(ValueError, match="max_words must be >= 1"):
+    with pytest.raises(ValueError, match="max_words must be a positive integer"):
         model.generate(0)
     with pytest.raises(ValueError, match="k must be between 1 and the order 2"):
         model.counts(3)

@@ -62,7 +62,7 @@ def test_errors():
         Vocabulary.build("to be or not")
     with pytest.raises(TypeError, match="not a list of strings"):
         Vocabulary.build(["to be", "or not"])
-    with pytest.raises(ValueError, match="min_count must be >= 1"):
+    with pytest.raises(ValueError, match="min_count must be a positive integer"):
         Vocabulary.build(SENTENCES, min_count=0)
     with pytest.raises(ValueError, match="max_size must be >= 3"):
         Vocabulary.build(SENTENCES, max_size=2)
@@ -79,7 +79,7 @@ def test_errors():
         vocab.encode("a b")
     with pytest.raises(ValueError, match="id 7 is outside the vocabulary"):
         vocab.decode([7])
-    with pytest.raises(ValueError, match="length must be >= 1"):
+    with pytest.raises(ValueError, match="length must be a positive integer"):
         vocab.encode_batch([["a"]], length=0)
     with pytest.raises(ValueError, match="no tokens to measure"):
         vocab.oov_rate([[]])

@@ -31,6 +31,8 @@ from keras import ops
 
 from llmbook.embeddings.vectors import WordVectors
 from llmbook.embeddings.vocabulary import Vocabulary, build_vocabulary
+from llmbook.backend import compile_function
+from llmbook.validation import positive_int
 
 
 def cooccurrence_matrix(ids: np.ndarray, sentence_ids: np.ndarray, vocabulary_size: int, window: int = 10,
@@ -54,8 +56,7 @@ def cooccurrence_matrix(ids: np.ndarray, sentence_ids: np.ndarray, vocabulary_si
 
     ids = np.asarray(ids, dtype=np.int64)
     sentence_ids = np.asarray(sentence_ids)
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be an integer >= 1, got {window!r}")
+    positive_int("window", window)
     if ids.shape != sentence_ids.shape:
         raise ValueError(f"ids {ids.shape} and sentence_ids {sentence_ids.shape} differ in shape")
     if len(ids) and (ids.min() < 0 or ids.max() >= vocabulary_size):
@@ -111,8 +112,7 @@ class GloVe(keras.Model):
                  seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("vocabulary_size", vocabulary_size), ("dim", dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            positive_int(name, value)
         if not x_max > 0 or not 0 < alpha <= 1:
             raise ValueError(f"need x_max > 0 and 0 < alpha <= 1, got x_max={x_max}, alpha={alpha}")
         self.vocabulary_size, self.dim, self.x_max, self.alpha, self.seed = (
@@ -204,12 +204,7 @@ class GloVe(keras.Model):
     def compiled_steps(self):
         """:meth:`train_steps`, compiled with XLA on the TensorFlow backend (eager elsewhere)."""
         if self._steps is None:
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                self._steps = tf.function(self.train_steps, jit_compile=True)
-            else:
-                self._steps = self.train_steps
+            self._steps = compile_function(self.train_steps)
         return self._steps
 
 
@@ -251,8 +246,7 @@ def train_glove(sentences: Sequence[Sequence[str]], *, dim: int = 100, window: i
     if isinstance(sentences, str):
         raise TypeError("sentences must be a list of token lists, not a string")
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("steps_per_call", steps_per_call)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        positive_int(name, value)
     start = time.perf_counter()
     vocabulary = vocabulary or build_vocabulary(sentences, min_count=min_count)
     ids, sentence_ids = vocabulary.encode(sentences)

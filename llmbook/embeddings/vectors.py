@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 
 class WordVectors:
     """A vocabulary with one vector per word.
@@ -84,8 +86,7 @@ class WordVectors:
         Raises:
             KeyError: for an out-of-vocabulary word. ValueError: if ``topn`` < 1.
         """
-        if topn < 1:
-            raise ValueError(f"topn must be >= 1, got {topn}")
+        topn = positive_int("topn", topn)
         i = self.row(word)
         return self._top(self.unit @ self.unit[i], [i], topn)
 

@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -82,8 +84,7 @@ def build_vocabulary(sentences: Iterable[Sequence[str]], min_count: int = 5,
         TypeError: if a sentence is a plain string (pass lists of tokens, e.g. ``text.split()``).
         ValueError: if ``min_count`` < 1, the corpus is empty, or no word reaches ``min_count``.
     """
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+    positive_int("min_count", min_count)
     counter: Counter = Counter()
     for sentence in sentences:
         if isinstance(sentence, str):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 
 def _window_sizes(n: int, window: int, dynamic: bool, rng: np.random.Generator) -> np.ndarray:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be an integer >= 1, got {window!r}")
+    positive_int("window", window)
     if dynamic:
         return rng.integers(1, window + 1, size=n)
     return np.full(n, window)

@@ -37,6 +37,8 @@ from llmbook.embeddings.vectors import WordVectors
 from llmbook.embeddings.vocabulary import (Vocabulary, build_vocabulary, keep_probabilities, negative_table,
                                            subsample)
 from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
+from llmbook.backend import compile_function
+from llmbook.validation import positive_int
 
 ARCHITECTURES = ("skipgram", "cbow")
 
@@ -109,8 +111,7 @@ class Word2Vec(keras.Model):
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be 'skipgram' or 'cbow', got {architecture!r}")
         for name, value in (("vocabulary_size", vocabulary_size), ("dim", dim), ("negative", negative)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            positive_int(name, value)
         self.vocabulary_size, self.dim, self.architecture = int(vocabulary_size), int(dim), architecture
         self.negative, self.seed = int(negative), int(seed)
         # word2vec's initialization: small uniform input vectors, zero output vectors.
@@ -186,12 +187,7 @@ class Word2Vec(keras.Model):
     def compiled_steps(self):
         """:meth:`train_steps`, compiled with XLA on the TensorFlow backend (eager elsewhere)."""
         if self._step is None:
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                self._step = tf.function(self.train_steps, jit_compile=True)
-            else:
-                self._step = self.train_steps
+            self._step = compile_function(self.train_steps)
         return self._step
 
 
@@ -274,8 +270,7 @@ def train_word2vec(sentences: Iterable[Sequence[str]], *, architecture: str = "s
         raise TypeError("sentences must be a list of token lists (it is read twice), not a string or an iterator")
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("window", window),
                         ("steps_per_call", steps_per_call)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        positive_int(name, value)
     if not 0 < min_learning_rate <= learning_rate:
         raise ValueError(f"need 0 < min_learning_rate <= learning_rate, got {min_learning_rate}, {learning_rate}")
     vocabulary = vocabulary or build_vocabulary(sentences, min_count=min_count)

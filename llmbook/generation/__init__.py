@@ -1,7 +1,11 @@
-"""Generating text: sampling strategies, decoding with a KV cache, chat templates."""
+"""Generating text: sampling strategies, decoding with a KV cache, chat templates.
 
+The sampling and chat helpers are NumPy and Jinja only; ``generate`` (which needs Keras) is imported on
+first use, so ``from llmbook.generation import top_p_filter`` does not import TensorFlow.
+"""
+
+from llmbook.backend import compile_function
 from llmbook.generation.chat import chat, check_messages, render_chat
-from llmbook.generation.decoding import compile_function, generate
 from llmbook.generation.sampling import (
     next_token_distribution,
     sample_next_token,
@@ -14,3 +18,11 @@ __all__ = [
     "chat", "check_messages", "compile_function", "generate", "next_token_distribution", "render_chat",
     "sample_next_token", "softmax", "top_k_filter", "top_p_filter",
 ]
+
+
+def __getattr__(name):
+    if name == "generate":
+        from llmbook.generation.decoding import generate
+
+        return generate
+    raise AttributeError(f"module 'llmbook.generation' has no attribute {name!r}")

@@ -25,34 +25,15 @@ from __future__ import annotations
 import weakref
 from typing import Iterable, Sequence
 
-import keras
 import numpy as np
 from keras import ops
 
+from llmbook.backend import compile_function
 from llmbook.generation.sampling import sample_next_token
+from llmbook.validation import positive_int
 
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 PREFILL_CHUNK = 32
-
-
-def compile_function(function, jit: bool = True, autograph: bool = True):
-    """``function`` compiled for the current Keras backend (XLA for TensorFlow, jit for JAX), or as is.
-
-    ``autograph=False`` traces the Python code as written (TensorFlow only): right for functions that
-    already use ``keras.ops`` control flow, and it skips AutoGraph's source rewriting.
-    """
-    if not jit:
-        return function
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, jit_compile=True, autograph=autograph)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
 
 
 def _compiled(model, kind: str, jit: bool):
@@ -165,8 +146,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
             the prompt plus the new tokens.
     """
     prompt = _check_prompt(prompt_ids, getattr(model, "vocab_size", None))
-    if isinstance(max_new_tokens, bool) or int(max_new_tokens) != max_new_tokens or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
     needed = len(prompt) + int(max_new_tokens)
     max_length = needed if max_length is None else int(max_length)
     if max_length < needed:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 
 def _probabilities(probs) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
@@ -48,8 +50,7 @@ def top_k_filter(probs, k: int) -> np.ndarray:
         ValueError: if ``k < 1`` or ``probs`` is not a probability vector.
     """
     probs = _probabilities(probs)
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"top_k must be a positive integer, got {k!r}")
+    k = positive_int("top_k", k)
     if k >= probs.size:
         return probs.copy()
     threshold = np.sort(probs)[-int(k)]

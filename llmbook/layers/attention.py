@@ -20,6 +20,7 @@ from keras import ops
 
 from llmbook.layers._base import SingleInputBuild
 from llmbook.layers.positional import apply_rotary_embedding
+from llmbook.validation import positive_int, unit_rate
 
 
 def causal_mask(query_length, key_length=None, offset=0):
@@ -150,13 +151,11 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
-        if int(num_heads) < 1 or int(num_kv_heads) < 1:
-            raise ValueError(f"num_heads and num_kv_heads must be >= 1, got {num_heads} and {num_kv_heads}")
+        num_heads, num_kv_heads = positive_int("num_heads", num_heads), positive_int("num_kv_heads", num_kv_heads)
         if num_heads % num_kv_heads:
             raise ValueError(f"num_kv_heads={num_kv_heads} must divide num_heads={num_heads} "
                              "(each key/value head serves an equal group of query heads)")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        dropout = unit_rate("dropout", dropout)
         self.num_heads, self.num_kv_heads = int(num_heads), int(num_kv_heads)
         self.head_dim = None if head_dim is None else int(head_dim)
         self.use_bias, self.output_dim, self.causal = bool(use_bias), output_dim, bool(causal)

@@ -10,13 +10,7 @@ import keras
 from keras import ops
 
 from llmbook.layers._base import SingleInputBuild
-
-
-def _dropout_rate(rate) -> float:
-    """A dropout rate in [0, 1), refused otherwise (Keras would fail later, inside the training step)."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(f"dropout must be a rate in [0, 1), got {rate!r}")
-    return float(rate)
+from llmbook.validation import positive_int, unit_rate
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
@@ -39,10 +33,8 @@ class GELUMLP(SingleInputBuild, keras.layers.Layer):
     def __init__(self, intermediate_dim: int, use_bias: bool = True, approximate: bool = False,
                  dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if int(intermediate_dim) < 1:
-            raise ValueError(f"intermediate_dim must be >= 1, got {intermediate_dim}")
-        self.intermediate_dim, self.use_bias = int(intermediate_dim), bool(use_bias)
-        self.approximate, self.dropout = bool(approximate), _dropout_rate(dropout)
+        self.intermediate_dim, self.use_bias = positive_int("intermediate_dim", intermediate_dim), bool(use_bias)
+        self.approximate, self.dropout = bool(approximate), unit_rate("dropout", dropout)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def build(self, input_shape):
@@ -83,9 +75,7 @@ class SwiGLUMLP(SingleInputBuild, keras.layers.Layer):
 
     def __init__(self, intermediate_dim: int, use_bias: bool = False, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if int(intermediate_dim) < 1:
-            raise ValueError(f"intermediate_dim must be >= 1, got {intermediate_dim}")
-        self.intermediate_dim, self.use_bias, self.dropout = int(intermediate_dim), bool(use_bias), _dropout_rate(dropout)
+        self.intermediate_dim, self.use_bias, self.dropout = positive_int("intermediate_dim", intermediate_dim), bool(use_bias), unit_rate("dropout", dropout)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def build(self, input_shape):

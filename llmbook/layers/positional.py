@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from llmbook.layers._base import SingleInputBuild
+from llmbook.validation import positive_int
 
 
 def rotary_angles(positions, head_dim: int, theta: float = 10000.0):
@@ -152,9 +153,7 @@ class PositionEmbedding(SingleInputBuild, keras.layers.Layer):
 
     def __init__(self, max_length: int, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if int(max_length) < 1:
-            raise ValueError(f"max_length must be >= 1, got {max_length}")
-        self.max_length = int(max_length)
+        self.max_length = positive_int("max_length", max_length)
         self.initializer = keras.initializers.get(initializer)
 
     def build(self, input_shape):

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from llmbook.validation import positive_int
+
 KINDS = ("encoder-only", "decoder-only", "encoder-decoder")
 POSITIONS = ("learned", "sinusoidal", "rope", "none")
 NORMS = ("layer", "rms")
@@ -36,8 +38,7 @@ MLPS = ("gelu", "gelu_approximate", "swiglu")
 
 
 def _positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    positive_int(name, value)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ import numpy as np
 from keras import ops
 
 from llmbook.layers import LayerNorm, PositionEmbedding, TransformerBlock
+from llmbook.backend import compile_function
+from llmbook.validation import positive_int
 
 POOLINGS = ("cls", "mean", "pooler")
 
@@ -155,8 +157,7 @@ class BertEncoder(keras.Model):
         for name, value in (("vocab_size", vocab_size), ("hidden_dim", hidden_dim), ("num_layers", num_layers),
                             ("num_heads", num_heads), ("intermediate_dim", intermediate_dim),
                             ("max_length", max_length)):
-            if int(value) < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+            positive_int(name, value)
         if int(hidden_dim) % int(num_heads):
             raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}")
         self.vocab_size, self.hidden_dim, self.num_layers = int(vocab_size), int(hidden_dim), int(num_layers)
@@ -473,11 +474,8 @@ class SentenceEncoder:
                                     "padding_mask": padding_mask}, training=False)
                 return pool(sequence, padding_mask, mode)
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                forward = tf.function(forward, reduce_retracing=True)
-            self._forward = forward
+            # A plain graph (no XLA): sentence batches vary in length, and XLA would compile each one.
+            self._forward = compile_function(forward, xla=False, reduce_retracing=True)
         return self._forward
 
     def encode(self, texts, batch_size: int = 32) -> np.ndarray:
@@ -491,8 +489,7 @@ class SentenceEncoder:
         texts = list(texts)
         if not texts:
             raise ValueError("texts is empty; pass at least one string")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = positive_int("batch_size", batch_size)
         ids = [self.tokenizer.encode(t)[0] for t in texts]
         ids = [row if len(row) <= self.max_length else row[:self.max_length - 1] + [row[-1]] for row in ids]
         order = np.argsort([-len(row) for row in ids], kind="stable")

@@ -26,14 +26,12 @@ from keras import ops
 
 from llmbook.layers import LayerNorm, PositionEmbedding, SinusoidalPositionEmbedding, TransformerBlock
 from llmbook.layers._base import SingleInputBuild
+from llmbook.validation import positive_int
 
 POSITIONS = ("learned", "sinusoidal", "rope")
 
 
-def _positive(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+_positive = positive_int  # kept for the model modules built on CausalTransformer
 
 
 class CausalTransformer(SingleInputBuild, keras.Model):

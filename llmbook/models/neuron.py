@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 _SQRT2 = math.sqrt(2.0)
 _erf = np.vectorize(math.erf, otypes=[float])
@@ -134,8 +136,7 @@ class SigmoidNeuron:
     """
 
     def __init__(self, n_features: int, seed: int = 0, init_scale: float = 0.01):
-        if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) or n_features < 1:
-            raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+        n_features = positive_int("n_features", n_features)
         self.n_features = int(n_features)
         self.weights = np.random.default_rng(seed).normal(0.0, init_scale, size=self.n_features)
         self.bias = 0.0

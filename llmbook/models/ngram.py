@@ -42,6 +42,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 BOS, EOS, UNK = "<s>", "</s>", "<UNK>"
 SMOOTHINGS = ("mle", "lidstone", "kneser-ney")
 
@@ -65,8 +67,7 @@ class NGramLanguageModel:
 
     def __init__(self, order: int, smoothing: str = "kneser-ney", *, discount: float = 0.75,
                  gamma: float = 1.0, min_count: int = 2, variant: str = "continuation"):
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be an integer >= 1, got {order!r}")
+        positive_int("order", order)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"unknown smoothing {smoothing!r}; choose one of {', '.join(SMOOTHINGS)}")
         if smoothing == "kneser-ney" and order < 2:
@@ -76,8 +77,7 @@ class NGramLanguageModel:
             raise ValueError(f"discount must be in [0, 1] for probabilities to sum to 1, got {discount}")
         if not gamma > 0:
             raise ValueError(f"gamma must be > 0, got {gamma}")
-        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+        positive_int("min_count", min_count)
         if variant not in ("continuation", "nltk"):
             raise ValueError(f"variant must be 'continuation' or 'nltk', got {variant!r}")
         self.variant = variant
@@ -267,8 +267,7 @@ class NGramLanguageModel:
         Raises:
             ValueError: if ``max_words`` < 1.
         """
-        if max_words < 1:
-            raise ValueError(f"max_words must be >= 1, got {max_words}")
+        max_words = positive_int("max_words", max_words)
         self._check_fitted()
         rng = np.random.default_rng(seed)
         history = [BOS] * (self.order - 1) + list(context)

@@ -34,6 +34,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import regex
 
+from llmbook.validation import positive_int
+
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's table: byte value -> one printable character (printable Latin-1 bytes map to themselves)."""
@@ -205,8 +207,7 @@ class ByteLevelBPE:
         if not isinstance(vocab_size, int) or vocab_size < minimum:
             raise ValueError(f"vocab_size must be an int >= {minimum} (256 bytes + {len(special_tokens)} special "
                              f"tokens), got {vocab_size!r}")
-        if min_frequency < 1:
-            raise ValueError(f"min_frequency must be >= 1, got {min_frequency}")
+        min_frequency = positive_int("min_frequency", min_frequency)
         word_counts: Counter[str] = Counter()
         for text in texts:
             if not isinstance(text, str):

@@ -19,6 +19,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 
 class Vocabulary:
     """A fixed list of tokens; a token's id is its position.
@@ -63,10 +65,9 @@ class Vocabulary:
             ValueError: if there are no tokens, if ``min_count`` < 1 or ``max_size`` < 3.
             TypeError: if ``sequences`` is a string or holds strings instead of token lists.
         """
-        if min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {min_count}")
-        if max_size is not None and max_size < 3:
-            raise ValueError(f"max_size must be >= 3 (<pad>, <unk> and one token), got {max_size}")
+        min_count = positive_int("min_count", min_count)
+        if max_size is not None:
+            max_size = positive_int("max_size (<pad>, <unk> and at least one token)", max_size, minimum=3)
         counts: Counter[str] = Counter()
         for sequence in _token_lists(sequences):
             counts.update(sequence)
@@ -130,8 +131,8 @@ class Vocabulary:
         encoded = [self.encode(s) for s in _token_lists(sequences)]
         if length is None:
             length = max((len(e) for e in encoded), default=0)
-        elif length < 1:
-            raise ValueError(f"length must be >= 1, got {length}")
+        else:
+            length = positive_int("length", length)
         batch = np.full((len(encoded), length), self.pad_id, dtype=np.int64)
         for row, ids in enumerate(encoded):
             batch[row, : min(len(ids), length)] = ids[:length]

@@ -28,6 +28,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from llmbook.validation import positive_int
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -193,8 +195,7 @@ class WordPieceTokenizer:
             raise ValueError(f"the vocabulary lacks the special tokens {missing}; BERT needs {list(SPECIAL_TOKENS)}")
         if sorted(vocab.values()) != list(range(len(vocab))):
             raise ValueError("vocabulary ids must be 0..n-1, each used once")
-        if max_chars_per_word < 1:
-            raise ValueError(f"max_chars_per_word must be >= 1, got {max_chars_per_word}")
+        max_chars_per_word = positive_int("max_chars_per_word", max_chars_per_word)
         self.vocab = dict(vocab)
         self.inverse = [""] * len(self.vocab)
         for token, index in self.vocab.items():

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from llmbook.training.quiet import silenced_stderr
+from llmbook.validation import non_negative_int
 
 
 def quiet_tensorflow(level: int = 1) -> None:
@@ -50,9 +51,7 @@ def set_seed(seed: int = 0, *, keras: bool | None = None) -> np.random.Generator
     Raises:
         ValueError: if ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = non_negative_int("seed", seed)
     os.environ["PYTHONHASHSEED"] = str(seed)  # inherited by subprocesses; this process's hashing is fixed at start
     random.seed(seed)
     np.random.seed(seed)

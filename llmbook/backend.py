@@ -1,0 +1,53 @@
+"""One way to compile a function for the current Keras backend, used by every model that compiles one.
+
+Decoding, word2vec, GloVe and the sentence encoder each need a compiled function; they all get it here,
+so that a backend is handled (or declined) in one place:
+
+* **TensorFlow**: ``tf.function``, with XLA (``jit_compile=True``) unless ``xla=False``.
+* **JAX**: ``jax.jit`` only for a *pure* function, one that takes all its state as arguments. A function
+  that reads or assigns Keras variables (a model's forward pass, a training step) is returned as is:
+  ``jax.jit`` would freeze the variables' values at trace time (a later training step would be
+  invisible to it) and drop the assignments. It then runs eagerly: correct, slower.
+* **PyTorch** and anything else: the function as is (eager).
+
+>>> import keras
+>>> double = compile_function(lambda x: x * 2, jit=False)
+>>> double(3)
+6
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+__all__ = ["compile_function"]
+
+
+def compile_function(function: Callable, jit: bool = True, *, xla: bool = True, autograph: bool = True,
+                     reduce_retracing: bool = False, pure: bool = False) -> Callable:
+    """``function`` compiled for the current Keras backend, or ``function`` itself.
+
+    Args:
+        function: the Python function to compile.
+        jit: False returns ``function`` unchanged (eager), whatever the backend.
+        xla: TensorFlow only: compile the graph with XLA (True) or run it as a plain graph (False).
+        autograph: TensorFlow only: False traces the Python code as written, right for functions that
+            already use ``keras.ops`` control flow (it skips AutoGraph's source rewriting).
+        reduce_retracing: TensorFlow only: trace one graph for inputs of varying shape.
+        pure: the function reads no Keras variable (all state comes in as arguments); only then is it
+            jitted on JAX (see above). TensorFlow's graphs read variables live, so it does not matter there.
+    """
+    if not jit:
+        return function
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, jit_compile=xla, autograph=autograph, reduce_retracing=reduce_retracing)
+    if backend == "jax" and pure:
+        import jax
+
+        return jax.jit(function)
+    return function
