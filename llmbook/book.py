@@ -175,7 +175,8 @@ def glue(name: str, value, digits: int = DEFAULT_DIGITS):
 
     Floats are rounded to ``digits`` significant digits (:func:`rounded`); integers, booleans,
     strings and :class:`Bound` objects are stored as they are. The value stored is returned, so a
-    chapter can assert on exactly what the reader sees.
+    chapter can assert on exactly what the reader sees; as the last line of a cell, that value would
+    be displayed as an output too, so end such a line with ``;`` or put the ``glue`` earlier.
 
     Raises:
         TypeError: if ``value`` is not a number or a string.

@@ -158,8 +158,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
                          "Shorten the prompt or generate fewer tokens")
     rng = np.random.default_rng(seed)
     stops = {int(t) for t in stop_tokens}
-    new_tokens, step_logits = [], []
-    device_loop = jit and temperature == 0 and not return_logits
+    step_logits = []
 
     def choose(logits_row):
         logits_row = ops.convert_to_numpy(logits_row).astype(np.float64)
@@ -167,61 +166,87 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
             step_logits.append(logits_row)
         return sample_next_token(logits_row, rng, temperature, top_k, top_p)
 
-    if use_cache:
-        cache = model.init_cache(1, max_length)
-        if jit:
-            # Prefill in chunks of PREFILL_CHUNK tokens through one compiled function, whatever the prompt
-            # length. The last chunk is right-padded (harmless: attention is causal, and the padded cache
-            # slots are overwritten before any query sees them); when it would run past the cache, it is
-            # moved back and recomputes a few cached positions, from the same tokens, instead.
-            chunk = min(PREFILL_CHUNK, max_length)
-            tokens = np.zeros((1, max_length), "int32")
-            tokens[0, : len(prompt)] = prompt
-            prefill = _compiled(model, "extend", jit)
-            for start in range(0, len(prompt), chunk):
-                start = min(start, max_length - chunk)
-                last = min(len(prompt) - 1 - start, chunk - 1)          # only the final chunk's row is used
-                logits, cache = prefill(ops.convert_to_tensor(tokens[:, start:start + chunk]), cache,
-                                        ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(last, "int32"))
-            logits = ops.convert_to_numpy(logits)[0]
-        else:
-            logits, cache = model.call_with_cache(np.asarray([prompt], "int32"), cache, 0)
-            logits = logits[0, -1]
-        token = choose(logits)
-        if device_loop:   # greedy: the remaining tokens in one compiled call, the loop on the device
-            new_tokens.append(token)
-            if token not in stops and max_new_tokens > 1:
-                buffer, count = _compiled(model, "greedy", jit)(
-                    ops.convert_to_tensor(token, "int32"), cache, ops.convert_to_tensor(len(prompt), "int32"),
-                    ops.convert_to_tensor(max_new_tokens - 1, "int32"),
-                    ops.convert_to_tensor(sorted(stops) or [-1], "int32"), ops.zeros((max_length,), "int32"))
-                new_tokens.extend(int(t) for t in ops.convert_to_numpy(buffer)[: int(count)])
-        else:
-            step, first = _compiled(model, "extend", jit), ops.zeros((), "int32")
-            position = len(prompt)
-            while True:
-                new_tokens.append(token)
-                if token in stops or len(new_tokens) == max_new_tokens:
-                    break
-                last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
-                                   ops.convert_to_tensor(position, "int32"), first)
-                position += 1
-                token = choose(ops.convert_to_numpy(last)[0])  # slice in NumPy: no extra eager op
+    if not use_cache:
+        new_tokens = _decode_without_cache(model, prompt, max_new_tokens, max_length, stops, choose, jit)
     else:
-        # No cache: every step re-runs all the tokens so far, padded to a power of two when compiled.
-        forward = _compiled(model, "forward", jit)
-        buffer = np.zeros((1, max_length), "int32")
-        buffer[0, : len(prompt)] = prompt
-        length = len(prompt)
-        while True:
-            window = _padded_length(length, max_length) if jit else length
-            last = forward(ops.convert_to_tensor(buffer[:, :window]), ops.convert_to_tensor(length - 1, "int32"))
-            token = choose(ops.convert_to_numpy(last)[0])
-            new_tokens.append(token)
-            if token in stops or len(new_tokens) == max_new_tokens:
-                break
-            buffer[0, length] = token
-            length += 1
+        cache = model.init_cache(1, max_length)
+        logits, cache = _prefill(model, prompt, cache, max_length, jit)
+        first = choose(logits)
+        if jit and temperature == 0 and not return_logits:
+            new_tokens = _greedy_on_device(model, first, cache, len(prompt), max_new_tokens, max_length, stops)
+        else:
+            new_tokens = _decode_on_host(model, first, cache, len(prompt), max_new_tokens, stops, choose, jit)
     if return_logits:
         return new_tokens, np.stack(step_logits)
     return new_tokens
+
+
+def _prefill(model, prompt: list[int], cache, max_length: int, jit: bool):
+    """Run the prompt into the cache; return the last position's logits (NumPy) and the cache.
+
+    Compiled, the prompt goes in chunks of ``PREFILL_CHUNK`` tokens through one function, whatever its
+    length. The last chunk is right-padded (harmless: attention is causal, and the padded cache slots are
+    overwritten before any query sees them); when it would run past the cache, it is moved back and
+    recomputes a few cached positions, from the same tokens, instead.
+    """
+    if not jit:
+        logits, cache = model.call_with_cache(np.asarray([prompt], "int32"), cache, 0)
+        return ops.convert_to_numpy(logits[0, -1]), cache
+    chunk = min(PREFILL_CHUNK, max_length)
+    tokens = np.zeros((1, max_length), "int32")
+    tokens[0, : len(prompt)] = prompt
+    extend = _compiled(model, "extend", jit)
+    for start in range(0, len(prompt), chunk):
+        start = min(start, max_length - chunk)
+        last = min(len(prompt) - 1 - start, chunk - 1)          # only the final chunk's row is used
+        logits, cache = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), cache,
+                               ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(last, "int32"))
+    return ops.convert_to_numpy(logits)[0], cache
+
+
+def _greedy_on_device(model, first: int, cache, position: int, max_new_tokens: int, max_length: int,
+                      stops: set[int]) -> list[int]:
+    """Greedy decoding after the first token: the remaining tokens in one compiled call, the loop (and
+    the stop-token check) on the device."""
+    new_tokens = [first]
+    if first in stops or max_new_tokens == 1:
+        return new_tokens
+    buffer, count = _compiled(model, "greedy", True)(
+        ops.convert_to_tensor(first, "int32"), cache, ops.convert_to_tensor(position, "int32"),
+        ops.convert_to_tensor(max_new_tokens - 1, "int32"),
+        ops.convert_to_tensor(sorted(stops) or [-1], "int32"), ops.zeros((max_length,), "int32"))
+    return new_tokens + [int(t) for t in ops.convert_to_numpy(buffer)[: int(count)]]
+
+
+def _decode_on_host(model, first: int, cache, position: int, max_new_tokens: int, stops: set[int],
+                    choose, jit: bool) -> list[int]:
+    """One compiled step per token, the token chosen on the host by ``choose`` (sampling, or when the
+    logits are wanted)."""
+    step, no_offset = _compiled(model, "extend", jit), ops.zeros((), "int32")
+    new_tokens, token = [], first
+    while True:
+        new_tokens.append(token)
+        if token in stops or len(new_tokens) == max_new_tokens:
+            return new_tokens
+        last, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
+                           ops.convert_to_tensor(position, "int32"), no_offset)
+        position += 1
+        token = choose(ops.convert_to_numpy(last)[0])  # slice in NumPy: no extra eager op
+
+
+def _decode_without_cache(model, prompt: list[int], max_new_tokens: int, max_length: int, stops: set[int],
+                          choose, jit: bool) -> list[int]:
+    """No cache: every step re-runs all the tokens so far, padded to a power of two when compiled."""
+    forward = _compiled(model, "forward", jit)
+    buffer = np.zeros((1, max_length), "int32")
+    buffer[0, : len(prompt)] = prompt
+    length, new_tokens = len(prompt), []
+    while True:
+        window = _padded_length(length, max_length) if jit else length
+        last = forward(ops.convert_to_tensor(buffer[:, :window]), ops.convert_to_tensor(length - 1, "int32"))
+        token = choose(ops.convert_to_numpy(last)[0])
+        new_tokens.append(token)
+        if token in stops or len(new_tokens) == max_new_tokens:
+            return new_tokens
+        buffer[0, length] = token
+        length += 1
