@@ -64,7 +64,7 @@ def test_errors():
         Vocabulary.build(["to be", "or not"])
     with pytest.raises(ValueError, match="min_count must be a positive integer"):
         Vocabulary.build(SENTENCES, min_count=0)
-    with pytest.raises(ValueError, match="max_size must be >= 3"):
+    with pytest.raises(ValueError, match=r"max_size \(<pad>, <unk> and at least one token\) must be an integer >= 3"):
         Vocabulary.build(SENTENCES, max_size=2)
     with pytest.raises(ValueError, match="must be unique"):
         Vocabulary(["a", "b", "a"])
