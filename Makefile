@@ -7,14 +7,14 @@ export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test lint unit install-check pairs nbval html book execute benchmark
+.PHONY: setup test lint unit backends install-check pairs nbval html book execute benchmark
 
 setup:
 	bash tools/setup.sh
 
 # Every check, in the order that fails fastest.
 test: setup
-	$(MAKE) lint unit install-check pairs nbval html
+	$(MAKE) lint unit backends install-check pairs nbval html
 
 # Code lint (ruff), then the stored outputs against llmbook.book's digits convention.
 lint:
@@ -24,6 +24,14 @@ lint:
 # The unit tests and every docstring example of the package.
 unit:
 	$(PY) -m pytest -q tests llmbook --doctest-modules
+
+# The layer, model, generation, BERT and word-vector tests on the other Keras backends (the book itself
+# runs on TensorFlow). A test that needs TensorFlow itself is skipped there with its reason.
+BACKEND_TESTS := tests/test_layers.py tests/test_gpt.py tests/test_generation.py tests/test_bert.py \
+	tests/test_embeddings_models.py
+backends:
+	KERAS_BACKEND=jax $(PY) -m pytest -q -rs $(BACKEND_TESTS)
+	KERAS_BACKEND=torch $(PY) -m pytest -q -rs $(BACKEND_TESTS)
 
 # pip install . into a clean venv, then import every module of the installed package.
 install-check:

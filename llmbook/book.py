@@ -95,11 +95,13 @@ def rounded(value, digits: int = DEFAULT_DIGITS):
     return float(f"{value:.{digits - 1}e}")
 
 
-def fmt(value, digits: int = DEFAULT_DIGITS) -> str:
+def fmt(value, digits: int = DEFAULT_DIGITS, *, positional: bool = False) -> str:
     """``value`` as text with ``digits`` significant digits, for ``print``.
 
-    Unlike ``f"{value:.4g}"`` it never switches to exponent notation for numbers between 1e-4 and
-    1e6, and it keeps trailing zeros that are significant (``fmt(0.5, 3) == '0.500'``).
+    Unlike ``f"{value:.4g}"`` it never switches to exponent notation for numbers between 1e-5 and
+    1e6, and it keeps trailing zeros that are significant (``fmt(0.5, 3) == '0.500'``). With
+    ``positional=True`` it never uses exponent notation: for small probabilities, which are not
+    round-off magnitudes and should not read like one.
 
     >>> fmt(185.2345)
     '185.2'
@@ -107,6 +109,8 @@ def fmt(value, digits: int = DEFAULT_DIGITS) -> str:
     '0.00019'
     >>> fmt(12345678.0, 3)
     '1.23e+07'
+    >>> fmt(1.0001e-05, 3), fmt(1.0001e-05, 3, positional=True)
+    ('1.00e-05', '0.0000100')
 
     Raises:
         TypeError, ValueError: as :func:`rounded`.
@@ -117,7 +121,7 @@ def fmt(value, digits: int = DEFAULT_DIGITS) -> str:
     if value == 0:
         return "0"
     exponent = math.floor(math.log10(abs(value)))
-    if -5 < exponent < 6:
+    if positional or -5 < exponent < 6:
         return f"{value:.{max(digits - 1 - exponent, 0)}f}"
     return f"{value:.{digits - 1}e}"
 
@@ -175,8 +179,9 @@ def glue(name: str, value, digits: int = DEFAULT_DIGITS):
 
     Floats are rounded to ``digits`` significant digits (:func:`rounded`); integers, booleans,
     strings and :class:`Bound` objects are stored as they are. The value stored is returned, so a
-    chapter can assert on exactly what the reader sees; as the last line of a cell, that value would
-    be displayed as an output too, so end such a line with ``;`` or put the ``glue`` earlier.
+    chapter can assert on exactly what the reader sees. Never end a cell with a ``glue`` call: the
+    returned value would be displayed and stored as an output (a trailing ``;`` does not stop nbval
+    from seeing it). For a whole number that is exact (an accuracy of 61 %, a count), glue ``int(x)``.
 
     Raises:
         TypeError: if ``value`` is not a number or a string.

@@ -30,6 +30,7 @@ def neighbour_purity(vectors, vocabulary):
     return float(np.mean(hits))
 
 
+@pytest.mark.tensorflow_only(reason="the autodiff reference is tf.GradientTape")
 def test_sgns_gradients_equal_autodiff():
     rng = np.random.default_rng(0)
     u = tf.constant(rng.normal(size=(4, 6)), tf.float32)

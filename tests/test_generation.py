@@ -143,6 +143,7 @@ def test_chunked_prefill_fills_the_cache_like_one_pass(gpt, max_length):
     np.testing.assert_allclose(logits, eager, atol=1e-4)
 
 
+@pytest.mark.tensorflow_only(reason="counts tf.function traces")
 def test_the_prefill_compiles_once_for_every_prompt_length():
     from llmbook.generation.decoding import _COMPILED
     from llmbook.models import GPT

@@ -53,6 +53,8 @@ def significant_digits(token: str, *, written: bool = False) -> int:
 
     A stored repr of a whole float ('100000.0', '4461.0') has only the digits before the point;
     with ``written=True`` (text formatted for the reader, where '.0' was asked for) the zero counts.
+    So an exact whole number glued as a float (61.0) and shown with ``.1f`` is reported: glue
+    ``int(x)`` for exact whole numbers, which the prose may then show with any number of decimals.
     """
     mantissa = re.split(r"[eE]", token.lstrip("+-"))[0]
     if mantissa.endswith(".0") and not written:  # Python's repr of a whole float (100000.0): no digits

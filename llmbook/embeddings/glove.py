@@ -196,9 +196,14 @@ class GloVe(keras.Model):
 
     def train_steps(self, rows, columns, counts, weights, learning_rate):
         """Several steps in one call: the batch arguments stacked on a first axis. Returns the summed loss."""
+        # Tensors once for all steps (a no-op inside a TensorFlow graph).
+        rows, columns, counts, weights = (ops.convert_to_tensor(a) for a in (rows, columns, counts, weights))
+
         def body(i, total):
             return total + self.train_step_sparse(rows[i], columns[i], counts[i], weights[i], learning_rate)
 
+        if keras.backend.backend() == "jax":  # JAX traces a fori_loop body: the assignments would leak
+            return sum((body(i, 0.0) for i in range(int(ops.shape(rows)[0]))), ops.zeros((), "float32"))
         return ops.fori_loop(0, ops.shape(rows)[0], body, ops.zeros((), "float32"))
 
     def compiled_steps(self):

@@ -179,9 +179,15 @@ class Word2Vec(keras.Model):
         Looping inside one compiled function saves the per-call overhead of the framework.
         Returns the summed loss of all steps.
         """
+        # Tensors once for all steps (a no-op inside a TensorFlow graph).
+        inputs, outputs, weights, learning_rates = (ops.convert_to_tensor(a) for a in
+                                                    (inputs, outputs, weights, learning_rates))
+
         def body(i, total):
             return total + self.train_step_sparse(inputs[i], outputs[i], weights[i], learning_rates[i])
 
+        if keras.backend.backend() == "jax":  # JAX traces a fori_loop body: the assignments would leak
+            return sum((body(i, 0.0) for i in range(int(ops.shape(outputs)[0]))), ops.zeros((), "float32"))
         return ops.fori_loop(0, ops.shape(outputs)[0], body, ops.zeros((), "float32"))
 
     def compiled_steps(self):
