@@ -310,3 +310,20 @@ def test_layers_run_under_the_torch_backend():
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_rms_norm_equals_keras_rms_normalization():
+    """llmbook's RMSNorm against Keras's own layer with the same scale (an independent implementation)."""
+    import keras
+
+    from llmbook.layers import RMSNorm
+
+    x = np.random.default_rng(3).normal(size=(2, 5, 8)).astype("float32") * 3.0
+    ours = RMSNorm(epsilon=1e-5)
+    theirs = keras.layers.RMSNormalization(epsilon=1e-5)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    scale = np.random.default_rng(4).normal(size=(8,)).astype("float32")
+    ours.gamma.assign(scale)
+    theirs.scale.assign(scale)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)

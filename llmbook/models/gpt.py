@@ -209,7 +209,3 @@ class GPT(CausalTransformer):
                       dropout=self.dropout, positions=self.positions, tie_embeddings=self.tie_embeddings,
                       norm_epsilon=self.norm_epsilon)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -80,7 +80,3 @@ class LlamaDecoder(CausalTransformer):
                       intermediate_dim=self.intermediate_dim, head_dim=self.head_dim, rope_theta=self.rope_theta,
                       norm_epsilon=self.norm_epsilon, tie_embeddings=self.tie_embeddings, max_length=self.max_length)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
