@@ -16,6 +16,7 @@ from keras import ops  # noqa: E402
 from llmbook.embeddings import cooccurrence_matrix, glove_loss, sgns_gradients, sgns_loss  # noqa: E402
 from llmbook.embeddings.glove import GloVe, train_glove, weighting  # noqa: E402
 from llmbook.embeddings.word2vec import Word2Vec, train_word2vec  # noqa: E402
+from tests._backend import to_numpy  # noqa: E402
 
 
 def topic_corpus(seed=0, groups=3, words_per_group=8, sentences=240, length=15):
@@ -112,7 +113,7 @@ def test_word2vec_keras_save_load_round_trip(tmp_path: Path):
     model.save(tmp_path / "w2v.keras")
     loaded = keras.saving.load_model(tmp_path / "w2v.keras")
     assert isinstance(loaded, Word2Vec) and loaded.architecture == "cbow" and loaded.negative == 3
-    np.testing.assert_allclose(loaded((inputs, outputs)), model((inputs, outputs)))
+    np.testing.assert_allclose(to_numpy(loaded((inputs, outputs))), to_numpy(model((inputs, outputs))))
 
 
 # ------------------------------------------------------------------------------------------ GloVe

@@ -8,6 +8,7 @@ import pytest
 from llmbook.generation import (
     chat, generate, next_token_distribution, render_chat, sample_next_token, softmax, top_k_filter, top_p_filter,
 )
+from tests._backend import to_numpy  # noqa: E402
 
 PROBS = np.array([0.05, 0.4, 0.1, 0.3, 0.15])          # descending order: 1, 3, 4, 2, 0
 
@@ -103,7 +104,7 @@ def test_kv_cache_logits_equal_the_full_forward_pass_at_every_step(gpt, jit):
     np.testing.assert_allclose(cached_logits, full_logits, atol=1e-4)
     # and against a plain forward pass of the final sequence, step by step
     sequence = np.array([prompt + cached], "int32")
-    direct = np.asarray(gpt(sequence))[0, len(prompt) - 1:-1]
+    direct = to_numpy(gpt(sequence))[0, len(prompt) - 1:-1]
     np.testing.assert_allclose(cached_logits, direct, atol=1e-4)
 
 
@@ -118,7 +119,7 @@ def test_greedy_device_loop_equals_the_host_loop_and_the_full_pass(gpt, prompt_l
     host, host_logits = generate(gpt, prompt, new, max_length=64, return_logits=True)   # one call per token
     full = generate(gpt, prompt, new, max_length=64, use_cache=False)         # padded windows, no cache
     assert device == host == full and len(device) == new
-    direct = np.asarray(gpt(np.array([prompt + device], "int32")))[0, prompt_length - 1:-1]
+    direct = to_numpy(gpt(np.array([prompt + device], "int32")))[0, prompt_length - 1:-1]
     np.testing.assert_allclose(host_logits, direct, atol=1e-4)
     assert device == np.argmax(direct, axis=-1).tolist()
 
@@ -156,11 +157,11 @@ def test_the_prefill_compiles_once_for_every_prompt_length():
 
 def test_logits_at_returns_one_position_of_the_full_logits(gpt):
     ids = np.array([[5, 4, 3, 2, 1, 0, 9]], "int32")
-    full = np.asarray(gpt(ids))
-    np.testing.assert_allclose(np.asarray(gpt(ids, logits_at=3))[:, 0], full[:, 3], atol=1e-6)
+    full = to_numpy(gpt(ids))
+    np.testing.assert_allclose(to_numpy(gpt(ids, logits_at=3))[:, 0], full[:, 3], atol=1e-6)
     cache = gpt.init_cache(1, 16)
     at, _ = gpt.call_with_cache(ids, cache, 0, logits_at=6)
-    np.testing.assert_allclose(np.asarray(at)[:, 0], full[:, 6], atol=1e-5)
+    np.testing.assert_allclose(to_numpy(at)[:, 0], full[:, 6], atol=1e-5)
 
 
 def test_call_with_cache_refuses_tokens_that_do_not_fit(gpt):
@@ -299,4 +300,4 @@ def test_the_compiled_step_does_not_bake_the_position_into_the_program(positions
     # and the gathered rows are the right ones
     logits, _ = step(token, cache, tf.constant(5, tf.int32), last)
     cached = model.call_with_cache(np.array([[3]], "int32"), cache, 5)[0][:, -1]
-    np.testing.assert_allclose(np.asarray(logits), np.asarray(cached), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(logits), to_numpy(cached), atol=1e-5)

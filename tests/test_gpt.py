@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from llmbook.models import GPT, LlamaDecoder
+from tests._backend import to_numpy  # noqa: E402
 
 
 def small_models():
@@ -27,7 +28,7 @@ def test_future_tokens_do_not_change_past_logits(name):
     model = small_models()[name]()
     changed = IDS.copy()
     changed[:, 6:] = (changed[:, 6:] + 7) % 30
-    a, b = np.asarray(model(IDS)), np.asarray(model(changed))
+    a, b = to_numpy(model(IDS)), to_numpy(model(changed))
     assert a.shape == (2, 10, 30)
     np.testing.assert_allclose(a[:, :6], b[:, :6], atol=1e-6)
     assert np.abs(a[:, 6:] - b[:, 6:]).max() > 1e-4
@@ -36,13 +37,13 @@ def test_future_tokens_do_not_change_past_logits(name):
 @pytest.mark.parametrize("name", list(small_models()))
 def test_cached_logits_equal_the_full_forward_pass_at_every_step(name):
     model = small_models()[name]()
-    full = np.asarray(model(IDS))
+    full = to_numpy(model(IDS))
     cache = model.init_cache(2, 12)
     logits, cache = model.call_with_cache(IDS[:, :3], cache, 0)
-    np.testing.assert_allclose(np.asarray(logits), full[:, :3], atol=1e-5)
+    np.testing.assert_allclose(to_numpy(logits), full[:, :3], atol=1e-5)
     for t in range(3, 10):
         logits, cache = model.call_with_cache(IDS[:, t:t + 1], cache, t)
-        np.testing.assert_allclose(np.asarray(logits), full[:, t:t + 1], atol=1e-5)
+        np.testing.assert_allclose(to_numpy(logits), full[:, t:t + 1], atol=1e-5)
 
 
 def test_right_padding_does_not_change_real_positions():
@@ -51,20 +52,20 @@ def test_right_padding_does_not_change_real_positions():
     mask[0, 7:] = False
     padded = IDS.copy()
     padded[0, 7:] = 0
-    a = np.asarray(model(IDS, attention_mask=mask))
-    b = np.asarray(model(padded, attention_mask=mask))
+    a = to_numpy(model(IDS, attention_mask=mask))
+    b = to_numpy(model(padded, attention_mask=mask))
     np.testing.assert_allclose(a[0, :7], b[0, :7], atol=1e-6)
 
 
 @pytest.mark.parametrize("name", list(small_models()))
 def test_keras_save_load_round_trip_in_safe_mode(tmp_path, name):
     model = small_models()[name]()
-    expected = np.asarray(model(IDS))
+    expected = to_numpy(model(IDS))
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
     assert type(loaded) is type(model)
-    np.testing.assert_allclose(np.asarray(loaded(IDS)), expected, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(loaded(IDS)), expected, atol=1e-6)
 
 
 def test_gpt_trains_on_a_repeating_sequence():

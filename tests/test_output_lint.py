@@ -78,8 +78,10 @@ def test_a_round_off_magnitude_printed_as_digits_is_reported_and_a_bound_passes(
 
 
 def test_versions_addresses_and_integers_are_not_numbers_to_round(tmp_path):
-    path = notebook(tmp_path, [stream("keras 3.15.1 on 127.0.0.1, 1121447 tokens, model_v2.12345678\n")])
-    assert lint.notebook_problems(path) == []
+    path = notebook(tmp_path, [stream("keras 3.15.1 on 127.0.0.1, 1121447 tokens, model_v2.12345678\n"
+                                      "alphabet: ',.0123456789:;' and x = .1234567\n")])
+    (problem,) = lint.notebook_problems(path)  # the string of characters is not a number; .1234567 is
+    assert problem.message.startswith(".1234567 has 7")
 
 
 def test_prose_showing_more_digits_than_stored_is_reported(tmp_path):

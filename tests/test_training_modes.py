@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from tests._backend import to_numpy  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -20,12 +21,12 @@ def test_gpt_dropout_is_on_in_training_and_off_at_inference():
     with_dropout.build((None, None))
     without.build((None, None))
     without.set_weights(with_dropout.get_weights())
-    inference = np.asarray(with_dropout(ids, training=False))
-    np.testing.assert_allclose(inference, np.asarray(without(ids, training=False)), atol=1e-6)
-    np.testing.assert_array_equal(inference, np.asarray(with_dropout(ids)))           # default: inference
-    first, second = np.asarray(with_dropout(ids, training=True)), np.asarray(with_dropout(ids, training=True))
+    inference = to_numpy(with_dropout(ids, training=False))
+    np.testing.assert_allclose(inference, to_numpy(without(ids, training=False)), atol=1e-6)
+    np.testing.assert_array_equal(inference, to_numpy(with_dropout(ids)))           # default: inference
+    first, second = to_numpy(with_dropout(ids, training=True)), to_numpy(with_dropout(ids, training=True))
     assert np.abs(first - inference).max() > 1e-2 and np.abs(first - second).max() > 1e-2
-    np.testing.assert_allclose(np.asarray(without(ids, training=True)), inference, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(without(ids, training=True)), inference, atol=1e-6)
 
 
 def test_bert_dropout_is_on_in_training_and_off_at_inference():
@@ -34,9 +35,9 @@ def test_bert_dropout_is_on_in_training_and_off_at_inference():
     encoder = BertEncoder(vocab_size=20, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
                           max_length=8, dropout=0.3)
     inputs = {"token_ids": np.array([[2, 5, 6, 7, 3]])}
-    inference = np.asarray(encoder(inputs, training=False))
-    np.testing.assert_array_equal(inference, np.asarray(encoder(inputs, training=False)))
-    assert np.abs(np.asarray(encoder(inputs, training=True)) - inference).max() > 1e-2
+    inference = to_numpy(encoder(inputs, training=False))
+    np.testing.assert_array_equal(inference, to_numpy(encoder(inputs, training=False)))
+    assert np.abs(to_numpy(encoder(inputs, training=True)) - inference).max() > 1e-2
 
 
 def _sigmoid(x):
@@ -77,6 +78,6 @@ def test_cbow_update_equals_a_numpy_reference():
     weights = np.array([1.0, 1.0, 0.0], "float32")                               # row 2: padding
     model.train_step_sparse(inputs, outputs, weights, np.float32(0.1))
     expected_in, expected_out = cbow_step_numpy(start_in, start_out, inputs, outputs, weights, 0.1)
-    np.testing.assert_allclose(np.asarray(model.input_vectors), expected_in, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(model.output_vectors), expected_out, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(model.input_vectors), expected_in, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(model.output_vectors), expected_out, atol=1e-6)
     assert not np.allclose(expected_in, start_in) and np.array_equal(expected_in[5], start_in[5])

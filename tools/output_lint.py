@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from llmbook.book import MAX_DIGITS  # noqa: E402
 
 # A decimal number that is not part of a version string, an address or an identifier.
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.]*\d)(?!\w)")
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|(?<![,'\"])\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.]*\d)(?!\w)")
 BOUND_MARK = re.compile(r"(?:<|≤|<=|below|under)\s*$")
 GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`")
 SMALL_EXPONENT = -4

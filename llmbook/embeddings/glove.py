@@ -183,6 +183,8 @@ class GloVe(keras.Model):
 
         ``weights`` is 1.0 for a real entry and 0.0 for padding. Returns the summed loss ``sum 0.5 f diff^2``.
         """
+        # Backend tensors: NumPy arrays times PyTorch tensors that require grad would fail.
+        rows, columns, counts, weights = (ops.convert_to_tensor(a) for a in (rows, columns, counts, weights))
         word = ops.take(self.word_table, rows, axis=0)
         context = ops.take(self.context_table, columns, axis=0)
         w, c = word[:, :self.dim], context[:, :self.dim]

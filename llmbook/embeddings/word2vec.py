@@ -151,6 +151,8 @@ class Word2Vec(keras.Model):
             weights: ``(batch,)`` 1.0 for a real example, 0.0 for padding.
             learning_rate: a float32 scalar.
         """
+        # Backend tensors: NumPy arrays times PyTorch tensors that require grad would fail.
+        inputs, outputs, weights = (ops.convert_to_tensor(a) for a in (inputs, outputs, weights))
         targets = outputs[:, :1]
         # A noise word equal to the true word is skipped, as in word2vec.
         term_weights = ops.concatenate(

@@ -227,6 +227,7 @@ def pool(sequence, padding_mask, mode: str = "mean"):
     Raises:
         ValueError: for another mode.
     """
+    sequence = ops.convert_to_tensor(sequence)
     if mode == "cls":
         return sequence[:, 0]
     if mode != "mean":
