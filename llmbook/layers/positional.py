@@ -48,6 +48,7 @@ def apply_rotary_embedding(x, positions, theta: float = 10000.0):
     Raises:
         ValueError: if the head size is odd.
     """
+    x = ops.convert_to_tensor(x)  # a NumPy array times a PyTorch tensor would fail
     head_dim = x.shape[-1]
     cos, sin = rotary_angles(positions, head_dim, theta)
     cos, sin = ops.cast(cos[..., None, :], x.dtype), ops.cast(sin[..., None, :], x.dtype)  # add a heads axis
