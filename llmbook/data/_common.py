@@ -145,3 +145,38 @@ class TextCorpus:
             )
 
         return Split(subset(parts.train), subset(parts.validation), subset(parts.test))
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Texts with integer class labels.
+
+    Attributes:
+        texts: the texts.
+        labels: int64 array, ``labels[i]`` indexes ``label_names``.
+        label_names: the class names.
+        removed_duplicates: lines dropped as exact repeats.
+        removed_conflicts: distinct texts dropped because they carry both labels.
+    """
+
+    texts: tuple[str, ...]
+    labels: np.ndarray
+    label_names: tuple[str, ...]
+    removed_duplicates: int = 0
+    removed_conflicts: int = 0
+
+    def __post_init__(self):
+        if len(self.texts) != len(self.labels):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices) -> "LabelledTexts":
+        return LabelledTexts(tuple(self.texts[i] for i in indices), self.labels[np.asarray(indices, dtype=int)],
+                             self.label_names)
+
+    def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["LabelledTexts"]:
+        """A deterministic random split by text."""
+        parts = split_indices(len(self), fractions, seed)
+        return Split(self.subset(parts.train), self.subset(parts.validation), self.subset(parts.test))

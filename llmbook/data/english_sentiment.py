@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmbook.data._common import numbered_lines, package_file
-from llmbook.data.chinese import LabelledTexts
+from llmbook.data._common import LabelledTexts, numbered_lines, package_file
 
 LABELS = ("negative", "positive")
 _LEXICONS = {

@@ -55,3 +55,27 @@ def _restore_logging_streams(devnull) -> None:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is devnull:
                 handler.setStream(sys.stderr)
+
+
+def quiet_tensorflow(level: int = 1) -> None:
+    """Import TensorFlow without its start-up notices, and silence its C++ and Python logging.
+
+    TensorFlow 2.21 writes oneDNN and CPU-feature notices through absl at import time straight to
+    file descriptor 2, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; in an executed chapter they would be
+    stored as output. So this function imports TensorFlow inside :func:`silenced_stderr` (once; later
+    imports of TensorFlow or Keras print nothing), sets the C++ log level for what comes after, and
+    sets TensorFlow's Python logger to ERROR.
+
+    Args:
+        level: 0 shows everything, 1 hides INFO, 2 hides WARNING, 3 hides ERROR too.
+
+    Raises:
+        ValueError: if ``level`` is not 0, 1, 2 or 3.
+    """
+    if level not in (0, 1, 2, 3):
+        raise ValueError(f"level must be 0, 1, 2 or 3 (TF_CPP_MIN_LOG_LEVEL), got {level!r}")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = str(level)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with silenced_stderr():
+        import tensorflow
+    tensorflow.get_logger().setLevel(logging.ERROR)
