@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-__all__ = ["compile_function"]
+__all__ = ["compile_function", "repeat_step"]
 
 
 def compile_function(function: Callable, jit: bool = True, *, xla: bool = True, autograph: bool = True,
@@ -51,3 +51,25 @@ def compile_function(function: Callable, jit: bool = True, *, xla: bool = True, 
 
         return jax.jit(function)
     return function
+
+
+def repeat_step(step: Callable, batches: tuple, *constants):
+    """``sum_i step(batches[0][i], batches[1][i], ..., *constants)``: many training steps in one call.
+
+    ``batches`` are arrays stacked on a first axis (one entry per step); ``constants`` are passed to
+    every step. On TensorFlow and PyTorch it is a ``keras.ops.fori_loop`` (inside a compiled function, one
+    loop on the device, with no per-step call overhead). On JAX it is a Python loop: JAX traces a
+    ``fori_loop`` body, and a step that assigns Keras variables would leak its updates from the trace.
+    """
+    import keras
+    from keras import ops
+
+    batches = tuple(ops.convert_to_tensor(b) for b in batches)  # once for all steps; a no-op in a TF graph
+
+    def body(i, total):
+        return total + step(*(b[i] for b in batches), *constants)
+
+    count = ops.shape(batches[0])[0]
+    if keras.backend.backend() == "jax":
+        return sum((body(i, 0.0) for i in range(int(count))), ops.zeros((), "float32"))
+    return ops.fori_loop(0, count, body, ops.zeros((), "float32"))

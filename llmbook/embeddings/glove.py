@@ -31,7 +31,7 @@ from keras import ops
 
 from llmbook.embeddings.vectors import WordVectors
 from llmbook.embeddings.vocabulary import Vocabulary, build_vocabulary
-from llmbook.backend import compile_function
+from llmbook.backend import compile_function, repeat_step
 from llmbook.validation import positive_int
 
 
@@ -198,15 +198,7 @@ class GloVe(keras.Model):
 
     def train_steps(self, rows, columns, counts, weights, learning_rate):
         """Several steps in one call: the batch arguments stacked on a first axis. Returns the summed loss."""
-        # Tensors once for all steps (a no-op inside a TensorFlow graph).
-        rows, columns, counts, weights = (ops.convert_to_tensor(a) for a in (rows, columns, counts, weights))
-
-        def body(i, total):
-            return total + self.train_step_sparse(rows[i], columns[i], counts[i], weights[i], learning_rate)
-
-        if keras.backend.backend() == "jax":  # JAX traces a fori_loop body: the assignments would leak
-            return sum((body(i, 0.0) for i in range(int(ops.shape(rows)[0]))), ops.zeros((), "float32"))
-        return ops.fori_loop(0, ops.shape(rows)[0], body, ops.zeros((), "float32"))
+        return repeat_step(self.train_step_sparse, (rows, columns, counts, weights), learning_rate)
 
     def compiled_steps(self):
         """:meth:`train_steps`, compiled with XLA on the TensorFlow backend (eager elsewhere)."""

@@ -37,7 +37,7 @@ from llmbook.embeddings.vectors import WordVectors
 from llmbook.embeddings.vocabulary import (Vocabulary, build_vocabulary, keep_probabilities, negative_table,
                                            subsample)
 from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
-from llmbook.backend import compile_function
+from llmbook.backend import compile_function, repeat_step
 from llmbook.validation import positive_int
 
 ARCHITECTURES = ("skipgram", "cbow")
@@ -181,16 +181,7 @@ class Word2Vec(keras.Model):
         Looping inside one compiled function saves the per-call overhead of the framework.
         Returns the summed loss of all steps.
         """
-        # Tensors once for all steps (a no-op inside a TensorFlow graph).
-        inputs, outputs, weights, learning_rates = (ops.convert_to_tensor(a) for a in
-                                                    (inputs, outputs, weights, learning_rates))
-
-        def body(i, total):
-            return total + self.train_step_sparse(inputs[i], outputs[i], weights[i], learning_rates[i])
-
-        if keras.backend.backend() == "jax":  # JAX traces a fori_loop body: the assignments would leak
-            return sum((body(i, 0.0) for i in range(int(ops.shape(outputs)[0]))), ops.zeros((), "float32"))
-        return ops.fori_loop(0, ops.shape(outputs)[0], body, ops.zeros((), "float32"))
+        return repeat_step(self.train_step_sparse, (inputs, outputs, weights, learning_rates))
 
     def compiled_steps(self):
         """:meth:`train_steps`, compiled with XLA on the TensorFlow backend (eager elsewhere)."""
