@@ -1,6 +1,13 @@
-"""Decoding speed: llmbook vs transformers on SmolLM2-135M-Instruct, and the KV cache vs no cache on a small GPT.
+"""Loading and decoding speed: llmbook vs transformers on SmolLM2-135M-Instruct, and the KV cache vs no cache on a small GPT.
 
-Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64]
+Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64] [--load-repeats 3]
+
+Part 0: loading the model from the GGUF file, each load in a fresh Python process (imports not timed, the
+first TensorFlow/torch operation is): ``load_smollm2`` cold (its cache removed first: it parses the GGUF
+file, dequantizes, builds the model and writes the cache), ``load_smollm2`` warm (from the cache, and a second
+load in the same process), and transformers' ``AutoModelForCausalLM.from_pretrained(folder, gguf_file=...)``
+(which has no cache: it dequantizes every time), interleaved cold, warm, transformers, ..., median of
+``--load-repeats``. The benchmark's cache lives in a temporary folder, not next to the installed GGUF file.
 
 Part 1: greedy decoding of 64 new tokens after the same chat prompt, with llmbook (Keras 3 on TensorFlow,
 static KV cache, XLA-compiled prefill and an XLA-compiled decoding loop that runs on the device) and with
@@ -20,8 +27,14 @@ per token.
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 from llmbook.book import setup_chapter
@@ -33,6 +46,61 @@ def timed(function):
     start = time.perf_counter()
     result = function()
     return time.perf_counter() - start, result
+
+
+def load_child(kind: str, cache_dir: str) -> None:
+    """One timed load in this (fresh) process; prints the seconds as JSON."""
+    if kind == "transformers":
+        import torch
+        import transformers
+
+        from llmbook.weights.gguf import smollm2_path
+
+        torch.set_num_threads(2)
+        path = smollm2_path()
+        seconds, _ = timed(lambda: transformers.AutoModelForCausalLM.from_pretrained(
+            str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())
+        print(json.dumps({"load": seconds}))
+        return
+    from llmbook.weights.gguf import load_smollm2
+
+    first, _ = timed(lambda: load_smollm2(cache_dir=cache_dir))
+    second, _ = timed(lambda: load_smollm2(cache_dir=cache_dir))
+    print(json.dumps({"load": first, "second": second}))
+
+
+def load_part(repeats: int) -> None:
+    cache_dir = Path(tempfile.mkdtemp(prefix="llmbook-load-benchmark-"))
+
+    def child(kind):
+        out = subprocess.run([sys.executable, __file__, "--load-child", kind, "--cache-dir", str(cache_dir)],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    runs = {"cold": [], "warm": [], "second": [], "transformers": []}
+    try:
+        for _ in range(repeats):
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            cold = child("llmbook")                        # no cache: parses, dequantizes, writes the cache
+            warm = child("llmbook")                        # from the cache
+            runs["cold"].append(cold["load"])
+            runs["warm"].append(warm["load"])
+            runs["second"] += [cold["second"], warm["second"]]
+            runs["transformers"].append(child("transformers")["load"])
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    median = {name: statistics.median(values) for name, values in runs.items()}
+
+    def line(label, name):
+        print(f"  {label:56}: {median[name]:6.2f} s  (runs: {', '.join(f'{s:.2f}' for s in runs[name])})")
+
+    print(f"load SmolLM2-135M-Instruct, a fresh process per load (imports not timed), median of {repeats}:")
+    line("llmbook cold (no cache: parse, dequantize, write cache)", "cold")
+    line("llmbook warm (from the cache)", "warm")
+    line("llmbook, second load in the same process", "second")
+    line("transformers from_pretrained(gguf_file=...)", "transformers")
+    print(f"  ratio transformers / llmbook: {median['transformers'] / median['cold']:.1f}x cold, "
+          f"{median['transformers'] / median['warm']:.1f}x warm")
 
 
 def smollm2_part(repeats: int, new_tokens: int) -> None:
@@ -47,7 +115,8 @@ def smollm2_part(repeats: int, new_tokens: int) -> None:
     load_s, (model, tokenizer, template) = timed(load_smollm2)
     ref_load_s, reference = timed(lambda: transformers.AutoModelForCausalLM.from_pretrained(
         str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())
-    print(f"load: llmbook {load_s:.1f} s, transformers {ref_load_s:.1f} s")
+    print(f"load in this process (llmbook with its default cache): llmbook {load_s:.1f} s, "
+          f"transformers {ref_load_s:.1f} s")
     prompt_text = render_chat(template, [{"role": "user", "content": "Tell me a long story about a lighthouse "
                                                                       "keeper and a storm."}])
     prompt = tokenizer.encode(prompt_text)
@@ -126,7 +195,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--skip-smollm2", action="store_true")
+    parser.add_argument("--load-repeats", type=int, default=3)
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--load-child", choices=["llmbook", "transformers"], help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_child:
+        load_child(args.load_child, args.cache_dir)
+        return
     import keras
     import tensorflow as tf
     import torch
@@ -134,6 +210,8 @@ def main() -> None:
 
     print(f"keras {keras.__version__} ({keras.backend.backend()}), tensorflow {tf.__version__}, "
           f"torch {torch.__version__}, transformers {transformers.__version__}")
+    if not args.skip_load:
+        load_part(args.load_repeats)
     if not args.skip_smollm2:
         smollm2_part(args.repeats, args.new_tokens)
     cache_part(args.repeats)

@@ -35,10 +35,33 @@ def tiny_reference(tie=True):
     return model
 
 
-def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=None):
-    """Write ``model`` (a transformers Llama) as llama.cpp would, with optional damage for the error tests."""
+#: A byte-level BPE tokenizer of 64 tokens for the tiny model: two control tokens, letters, "Ġ", digits, merges.
+TINY_TOKENS = ["<|im_start|>", "<|im_end|>", *"abcdefghijklmnopqrstuvwxyz", "\u0120", *"0123456789",
+               "ab", "abc", *("\u0120" + c for c in "abcdefghijklmnopqrstuvw")]
+TINY_MERGES = ["a b", "ab c", *(f"\u0120 {c}" for c in "abcdefghijklmnopqrstuvw")]
+
+
+def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=None, tokenizer=False):
+    """Write ``model`` (a transformers Llama) as llama.cpp would, with optional damage for the error tests.
+
+    ``tokenizer=True`` adds a byte-level BPE tokenizer (:data:`TINY_TOKENS`) and metadata of every value type."""
     c = model.config
     writer = gguf.GGUFWriter(str(path), architecture)
+    if tokenizer:
+        assert len(TINY_TOKENS) == c.vocab_size
+        writer.add_basename("tiny-llama")
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre("smollm")
+        writer.add_token_list(TINY_TOKENS)
+        writer.add_token_types([3, 3] + [1] * (len(TINY_TOKENS) - 2))
+        writer.add_token_merges(TINY_MERGES)
+        writer.add_bool("test.flag", True)
+        writer.add_int8("test.int8", -3)
+        writer.add_uint16("test.uint16", 65000)
+        writer.add_int64("test.int64", -2**40)
+        writer.add_float64("test.float64", 0.1)
+        writer.add_array("test.floats", [0.5, -1.25])
+        writer.add_array("test.empty_strings", ["", "é", "∑"])
     writer.add_block_count(c.num_hidden_layers)
     writer.add_context_length(c.max_position_embeddings)
     writer.add_embedding_length(c.hidden_size)

