@@ -41,6 +41,22 @@ TINY_TOKENS = ["<|im_start|>", "<|im_end|>", *"abcdefghijklmnopqrstuvwxyz", "\u0
 TINY_MERGES = ["a b", "ab c", *(f"\u0120 {c}" for c in "abcdefghijklmnopqrstuvw")]
 
 
+def interleave_rope_rows(weight, num_heads):
+    """llama.cpp's converter reorders the q/k rows of each head from transformers' half-split layout
+    (the first half of the head's features, then the second) to interleaved pairs (x0, x_half, x1, ...).
+    Written here row by row, independently of llmbook's reshape-based ``permute_rope_rows``, so that the
+    logit-parity tests check llmbook's inverse against a file permuted by other code."""
+    out = np.empty_like(weight)
+    head_rows = weight.shape[0] // num_heads
+    half = head_rows // 2
+    for head in range(num_heads):
+        base = head * head_rows
+        for i in range(half):
+            out[base + 2 * i] = weight[base + i]
+            out[base + 2 * i + 1] = weight[base + half + i]
+    return out
+
+
 def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=None, tokenizer=False):
     """Write ``model`` (a transformers Llama) as llama.cpp would, with optional damage for the error tests.
 
@@ -83,9 +99,9 @@ def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=Non
         for hf, ours in names.items():
             weight = state[f"model.layers.{i}.{hf}.weight"]
             if ours == "attn_q":
-                weight = permute_rope_rows(weight, c.num_attention_heads)
+                weight = interleave_rope_rows(weight, c.num_attention_heads)
             if ours == "attn_k":
-                weight = permute_rope_rows(weight, c.num_key_value_heads)
+                weight = interleave_rope_rows(weight, c.num_key_value_heads)
             tensors[f"blk.{i}.{ours}.weight"] = weight
     for name in drop:
         del tensors[name]
@@ -115,6 +131,8 @@ def test_rope_row_permutation_round_trips():
     weight = np.arange(8 * 3 * 2, dtype=np.float32).reshape(8 * 2, 3)
     np.testing.assert_array_equal(unpermute_rope_rows(permute_rope_rows(weight, 2), 2), weight)
     assert not np.array_equal(permute_rope_rows(weight, 2), weight)
+    np.testing.assert_array_equal(permute_rope_rows(weight, 2), interleave_rope_rows(weight, 2))
+    np.testing.assert_array_equal(unpermute_rope_rows(interleave_rope_rows(weight, 4), 4), weight)
 
 
 @pytest.mark.parametrize("tie", [True, False])
