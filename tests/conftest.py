@@ -30,3 +30,15 @@ def pytest_collection_modifyitems(config, items):
         if marker is not None:
             reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "needs TensorFlow")
             item.add_marker(pytest.mark.skip(reason=f"{keras_backend()} backend: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def smollm2_bpe():
+    """SmolLM2-135M-Instruct's tokenizer read by llmbook from the packaged GGUF (skipped where it is absent)."""
+    from llmbook.text.bpe import ByteLevelBPE, smollm2_gguf_path
+
+    try:
+        path = smollm2_gguf_path()
+    except FileNotFoundError as missing:
+        pytest.skip(str(missing))
+    return ByteLevelBPE.from_gguf(path)

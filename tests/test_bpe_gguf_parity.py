@@ -27,16 +27,12 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def tokenizers():
-    from llmbook.text.bpe import ByteLevelBPE
-    from llmbook.weights.gguf import smollm2_path
+def tokenizers(smollm2_bpe):
+    from llmbook.text.bpe import smollm2_gguf_path
 
-    try:
-        path = smollm2_path()
-    except FileNotFoundError as error:
-        pytest.skip(str(error))
+    path = smollm2_gguf_path()
     reference = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    return ByteLevelBPE.from_gguf(path), reference
+    return smollm2_bpe, reference
 
 
 @pytest.mark.parametrize("text", TEXTS)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from llmbook.text.bpe import (
-    BYTE_ALPHABET, BYTE_TO_CHAR, ByteLevelBPE, from_byte_chars, pre_tokenize, smollm2_gguf_path, to_byte_chars,
+    BYTE_ALPHABET, BYTE_TO_CHAR, ByteLevelBPE, from_byte_chars, pre_tokenize, to_byte_chars,
 )
 
 CORPUS = [
@@ -80,12 +80,8 @@ def trained():
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    try:
-        path = smollm2_gguf_path()
-    except FileNotFoundError as missing:
-        pytest.skip(str(missing))
-    return ByteLevelBPE.from_gguf(path)
+def smollm2(smollm2_bpe):
+    return smollm2_bpe
 
 
 def test_byte_table_is_a_bijection_onto_printable_characters():
