@@ -98,3 +98,34 @@ def test_bad_input_is_refused():
         model(np.zeros((1, 5), "float32"))
     with pytest.raises(ValueError, match="exceeds the model's 16 learned positions"):
         model.init_cache(1, 32)
+
+
+@pytest.mark.parametrize("name", ["llama", "gpt-rope"])
+def test_left_padded_row_with_a_cache_mask_gives_the_unpadded_logits(name):
+    # RoPE scores depend on relative positions only, so a row shifted right by its left padding, with the
+    # padding slots masked out of every block, must give the logits of the same tokens run alone.
+    model = small_models()[name]()
+    long_row, short_row = IDS[0, :7], IDS[1, :4]
+    pad = 7 - len(short_row)
+    batch = np.stack([long_row, np.concatenate([np.zeros(pad, "int32"), short_row])])
+    mask = np.ones((2, 9), bool)
+    mask[1, :pad] = False
+    logits, cache = model.call_with_cache(batch, model.init_cache(2, 9), 0, attention_mask=mask)
+    logits = to_numpy(logits)
+    np.testing.assert_allclose(logits[0], to_numpy(model(long_row[None]))[0], atol=1e-5)
+    np.testing.assert_allclose(logits[1, pad:], to_numpy(model(short_row[None]))[0], atol=1e-4)
+    # One decoding step reads the masked cache: each row continues as if it were alone.
+    step = np.array([[3], [5]], "int32")
+    logits, _ = model.call_with_cache(step, cache, 7, attention_mask=mask)
+    alone = [np.append(long_row, 3)[None], np.append(short_row, 5)[None]]
+    for row in range(2):
+        np.testing.assert_allclose(to_numpy(logits)[row, 0], to_numpy(model(alone[row]))[0, -1], atol=1e-4)
+    # Without the mask the padded row reads its padding: the check above would fail.
+    unmasked, _ = model.call_with_cache(batch, model.init_cache(2, 9), 0)
+    assert np.abs(to_numpy(unmasked)[1, pad:] - to_numpy(model(short_row[None]))[0]).max() > 1e-3
+
+
+def test_cache_attention_mask_of_the_wrong_shape_is_refused():
+    model = small_models()["llama"]()
+    with pytest.raises(ValueError, match="attention_mask must have shape \\(batch, cache_length\\)"):
+        model.call_with_cache(IDS[:, :3], model.init_cache(2, 12), 0, attention_mask=np.ones((2, 3), bool))

@@ -116,10 +116,13 @@ class CausalTransformer(SingleInputBuild, keras.Model):
         shape = (batch_size, max_length, attention.num_kv_heads, attention.head_dim)
         return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
 
-    def call_with_cache(self, token_ids, cache, cache_index, logits_at=None):
+    def call_with_cache(self, token_ids, cache, cache_index, logits_at=None, attention_mask=None):
         """Run ``token_ids`` ``(batch, length)`` at positions ``cache_index..``, reading and extending the cache.
 
         ``logits_at`` (optional integer, relative to ``token_ids``) returns only that position's logits.
+        ``attention_mask`` (optional boolean ``(batch, cache_length)``, over the cache's key positions) hides
+        the keys marked False from every query, in every block, on top of the causal mask: with a batch of
+        left-padded prompts, False on each row's padding slots makes each row see only its own tokens.
 
         Returns:
             ``(logits, new_cache)``: logits ``(batch, length, vocab_size)`` (``(batch, 1, vocab_size)``
@@ -127,7 +130,8 @@ class CausalTransformer(SingleInputBuild, keras.Model):
 
         Raises:
             ValueError: when the tokens would not fit in the cache (checked when ``cache_index`` is a
-                Python int; a write past the end would otherwise be clamped silently).
+                Python int; a write past the end would otherwise be clamped silently), or for an
+                ``attention_mask`` that is not ``(batch, cache_length)``.
         """
         token_ids = self._check_ids(token_ids)
         capacity, length = cache[0][0].shape[1], token_ids.shape[1]
@@ -135,10 +139,17 @@ class CausalTransformer(SingleInputBuild, keras.Model):
             raise ValueError(f"{length} tokens at cache_index={cache_index} do not fit in a cache of "
                              f"{capacity} positions; make the cache with init_cache(batch, max_length >= "
                              f"{cache_index + length})")
+        if attention_mask is not None:
+            attention_mask = ops.convert_to_tensor(attention_mask)
+            expected = (token_ids.shape[0], capacity)
+            if len(attention_mask.shape) != 2 or any(
+                    None not in (have, want) and have != want for have, want in zip(attention_mask.shape, expected)):
+                raise ValueError(f"attention_mask must have shape (batch, cache_length) = {expected}, got "
+                                 f"{tuple(attention_mask.shape)}: one entry per cache slot, True where a key may be read")
         x = self._embed(token_ids, cache_index)
         new_cache = []
         for block, layer_cache in zip(self.blocks, cache):
-            x, layer_cache = block(x, cache=layer_cache, cache_index=cache_index)
+            x, layer_cache = block(x, attention_mask=attention_mask, cache=layer_cache, cache_index=cache_index)
             new_cache.append(layer_cache)
         return self._head(x, logits_at), new_cache
 
