@@ -1,4 +1,4 @@
-"""llmbook.training.losses: softmax, log-sum-exp and cross-entropy against SciPy and Keras, gradients
+"""llmbook.numerics (softmax, log-softmax) and llmbook.training.losses (log-sum-exp, cross-entropy) against SciPy and Keras, gradients
 against central differences, and behaviour at logits that overflow a naive softmax."""
 
 import numpy as np
@@ -7,7 +7,8 @@ from scipy import special
 
 import llmbook  # noqa: F401
 from llmbook.models.neuron import numerical_gradient, relative_error
-from llmbook.training.losses import cross_entropy, cross_entropy_gradient, log_softmax, logsumexp, softmax
+from llmbook.numerics import log_softmax, softmax
+from llmbook.training.losses import cross_entropy, cross_entropy_gradient, logsumexp
 
 RNG = np.random.default_rng(0)
 

@@ -9,18 +9,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "llmbook"
 
 # Each subpackage may import only from the ones listed (and from itself). Lower layers never import
 # higher ones: apps -> weights -> models -> layers -> keras.ops; embeddings -> data -> text; everything
-# may use the bottom (validation, backend).
+# may use the bottom (validation, backend, numerics, gguf_format).
 ALLOWED = {
     "validation": set(),
     "backend": set(),
-    "text": {"validation"},
+    "numerics": set(),
+    "gguf_format": set(),
+    "text": {"gguf_format", "validation"},
     "data": {"text", "validation"},
     "layers": {"validation", "backend"},
-    "training": {"validation"},
-    "generation": {"validation", "backend"},
+    "training": {"numerics", "validation"},
+    "generation": {"numerics", "validation", "backend"},
     "models": {"layers", "text", "validation", "backend"},
     "embeddings": {"data", "text", "validation", "backend"},
-    "weights": {"models", "text", "data", "validation", "backend"},
+    "weights": {"models", "text", "data", "gguf_format", "validation", "backend"},
     "metrics": {"validation"},
     "plot": {"validation"},
     "book": {"training", "validation"},

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmbook.numerics import softmax as stable_softmax
 from llmbook.validation import positive_int
 
 
@@ -31,16 +32,22 @@ def _probabilities(probs) -> np.ndarray:
 
 
 def softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """``softmax(logits / temperature)`` in float64, stable for large logits.
+    """``softmax(logits / temperature)`` in float64 (:func:`llmbook.numerics.softmax` of the scaled logits).
+
+    Args:
+        logits: a vector of logits.
+        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
+
+    Returns:
+        float64 probabilities that sum to 1.
 
     Raises:
-        ValueError: if ``temperature <= 0`` (use greedy decoding for temperature 0).
+        ValueError: if ``temperature <= 0`` (use greedy decoding for temperature 0), or for logits that
+            :func:`llmbook.numerics.softmax` refuses (NaN, +infinity, none at all).
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 for sampling, got {temperature}; use greedy for temperature 0")
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled = np.exp(scaled - scaled.max())
-    return scaled / scaled.sum()
+    return stable_softmax(np.asarray(logits, dtype=np.float64) / temperature)
 
 
 def top_k_filter(probs, k: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Softmax and cross-entropy in NumPy, computed stably with the log-sum-exp trick.
+"""Log-sum-exp and cross-entropy in NumPy, computed stably (``softmax`` and ``log_softmax`` come from
+:mod:`llmbook.numerics`, the one copy the package has).
 
 ``softmax(z)_i = exp(z_i) / sum_j exp(z_j)`` overflows in float32 once some ``z_i > 88.7`` (float64:
 ``> 709.8``), because ``exp`` does. Subtracting ``m = max_j z_j`` first changes nothing mathematically
@@ -17,18 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _logits(logits) -> np.ndarray:
-    z = np.asarray(logits)
-    if not np.issubdtype(z.dtype, np.floating):
-        z = z.astype(float)
-    if z.ndim == 0:
-        raise ValueError("logits must have at least one axis (the classes); got a scalar")
-    if z.shape[-1] == 0:
-        raise ValueError("logits have no classes (the last axis is empty)")
-    if np.any(np.isnan(z)) or np.any(np.isposinf(z)):
-        raise ValueError("logits contain NaN or +infinity; check the model's outputs")
-    return z
+from llmbook.numerics import check_logits, log_softmax, softmax
 
 
 def logsumexp(logits, axis: int = -1, keepdims: bool = False) -> np.ndarray:
@@ -37,30 +27,12 @@ def logsumexp(logits, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     Raises:
         ValueError: for a scalar, an empty class axis, NaN or +infinity in ``logits``.
     """
-    z = _logits(logits)
+    z = check_logits(logits)
     top = np.max(z, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)  # a row of all -inf: sum is 0, log is -inf, no NaN
     with np.errstate(divide="ignore"):
         out = top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
-
-
-def log_softmax(logits, axis: int = -1) -> np.ndarray:
-    """Log-probabilities ``(z - m) - log sum exp(z - m)`` with ``m = max z``; finite where probabilities underflow.
-
-    Subtracting the max before the sum (not ``z - logsumexp(z)``) also keeps the precision: in float32,
-    ``logsumexp`` of logits near 1000 is only resolved to about 6e-5.
-    """
-    z = _logits(logits)
-    top = np.max(z, axis=axis, keepdims=True)
-    shifted = z - np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def softmax(logits, axis: int = -1) -> np.ndarray:
-    """``exp(log_softmax(logits))``: probabilities along ``axis`` that sum to 1, without overflow."""
-    return np.exp(log_softmax(logits, axis=axis))
 
 
 def _labels(labels, logits: np.ndarray) -> np.ndarray:
@@ -85,7 +57,7 @@ def cross_entropy(logits, labels) -> float:
     Raises:
         ValueError: for non-integer labels, a label outside ``[0, n_classes)``, or shapes that do not match.
     """
-    z = _logits(logits)
+    z = check_logits(logits)
     y = _labels(labels, z)
     picked = np.take_along_axis(log_softmax(z), y[..., None], axis=-1)[..., 0]
     return float(-np.mean(picked))
@@ -96,8 +68,11 @@ def cross_entropy_gradient(logits, labels) -> np.ndarray:
 
     ``n`` is the number of positions averaged over (``labels.size``).
     """
-    z = _logits(logits)
+    z = check_logits(logits)
     y = _labels(labels, z)
     grad = softmax(z)
     np.put_along_axis(grad, y[..., None], np.take_along_axis(grad, y[..., None], axis=-1) - 1.0, axis=-1)
     return grad / max(y.size, 1)
+
+
+__all__ = ["cross_entropy", "cross_entropy_gradient", "log_softmax", "logsumexp", "softmax"]
