@@ -20,6 +20,7 @@ ALLOWED = {
     "layers": {"validation", "backend"},
     "training": {"numerics", "validation"},
     "generation": {"numerics", "validation", "backend"},
+    "prompting": {"generation", "validation"},
     "models": {"layers", "text", "validation", "backend"},
     "embeddings": {"data", "text", "validation", "backend"},
     "weights": {"models", "text", "data", "gguf_format", "validation", "backend"},
@@ -71,7 +72,7 @@ def test_the_check_sees_a_wrong_import(tmp_path):
 
 def test_light_subpackages_do_not_import_keras():
     code = ("import sys, llmbook.data, llmbook.text, llmbook.generation, llmbook.models, llmbook.embeddings, "
-            "llmbook.validation, llmbook.backend, llmbook.book\n"
+            "llmbook.validation, llmbook.backend, llmbook.book, llmbook.prompting\n"
             "from llmbook.generation import top_p_filter, render_chat\n"
             "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,321 @@
+"""Standard, chain-of-thought and least-to-most prompting (Zhou et al., 2023), each returning a :class:`Trace`.
+
+A few-shot prompt shows solved examples, then the question::
+
+    Q: "think, machine"
+    A: "ke"
+
+    Q: "cat, dog"
+    A:
+
+*Standard* prompting shows bare answers; *chain-of-thought* shows answers that reason step by step; both
+are one call to the model. *Least-to-most* prompting makes two stages: a **decomposition** prompt lists
+the sub-problems from least to most complex, then each sub-problem is **solved in turn** by a prompt that
+holds the solving exemplars, the earlier sub-questions with the model's own answers, and the next
+sub-question. The last answer is the answer. Every prompt and reply is kept in the trace.
+
+The model is any ``prompt -> continuation`` callable, or a :class:`~llmbook.prompting.models.ChatModel`,
+which gets the same prompt as a conversation (one user turn per question, one assistant turn per answer).
+Here a scripted test double gives three fixed replies in turn (the decomposition, then two steps):
+
+>>> from llmbook.prompting.exemplars import LAST_LETTER
+>>> replies = iter(['"cat", "cat, dog"',
+...                 'The last letter of "cat" is "t". So, "cat" outputs "t".',
+...                 '"cat" outputs "t". The last letter of "dog" is "g". So, "cat, dog" outputs "tg".'])
+>>> scripted = lambda prompt: next(replies)       # a test double, not a language model
+>>> trace = least_to_most(scripted, "cat, dog", decompose_exemplars=LAST_LETTER.decompose,
+...                       solve_exemplars=LAST_LETTER.solve)
+>>> trace.subquestions, trace.answer
+(('cat', 'cat, dog'), 'tg')
+>>> print(trace.steps[1].prompt.text.split("\\n\\n", 2)[2])      # after the two exemplars
+Q: "cat"
+A: The last letter of "cat" is "t". So, "cat" outputs "t".
+<BLANKLINE>
+Q: "cat, dog"
+A:
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from llmbook.prompting.models import ChatModel
+from llmbook.prompting.scoring import extract_answer
+
+STOP = ("\n\n", "\nQ:")
+"""Where a reply ends: a completion model goes on with the next ``Q:`` of its own; that part is cut."""
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A few-shot prompt: solved ``(question, answer)`` pairs, then the question to answer.
+
+    ``text`` renders it for a completion model, ``messages`` for a chat model.
+    """
+
+    shots: tuple[tuple[str, str], ...]
+    question: str
+
+    @property
+    def text(self) -> str:
+        """``Q: "question"`` / ``A: answer`` blocks separated by blank lines, ending with ``A:``."""
+        blocks = [f'Q: "{question}"\nA: {answer}' for question, answer in self.shots]
+        return "\n\n".join(blocks + [f'Q: "{self.question}"\nA:'])
+
+    @property
+    def messages(self) -> list[dict]:
+        """One user turn per question and one assistant turn per answer, ending with the question."""
+        messages = []
+        for question, answer in self.shots:
+            messages += [{"role": "user", "content": f'Q: "{question}"'}, {"role": "assistant", "content": answer}]
+        return messages + [{"role": "user", "content": f'Q: "{self.question}"'}]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call to the model: the (sub-)question, the prompt it got, its reply and the extracted answer."""
+
+    question: str
+    prompt: Prompt
+    reply: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What a prompting method did: every prompt and reply, and the answer.
+
+    Attributes:
+        method: ``"standard"``, ``"chain-of-thought"`` or ``"least-to-most"``.
+        question: the question asked.
+        steps: the solving calls, in order (one for standard and chain-of-thought prompting).
+        decomposition: least-to-most's decomposition call (None otherwise, or when the sub-questions
+            were given).
+    """
+
+    method: str
+    question: str
+    steps: tuple[Step, ...]
+    decomposition: Step | None = None
+
+    @property
+    def answer(self) -> str:
+        """The last step's answer."""
+        return self.steps[-1].answer
+
+    @property
+    def subquestions(self) -> tuple[str, ...]:
+        """The questions of the steps, in order (for least-to-most: the sub-problems, the question last)."""
+        return tuple(step.question for step in self.steps)
+
+    def format(self, prompts: bool = False) -> str:
+        """The trace as text: each question and reply, and with ``prompts=True`` every prompt in full."""
+        lines = [f'{self.method}: "{self.question}"']
+        if self.decomposition is not None:
+            if prompts:
+                lines += ["--- decomposition prompt ---", self.decomposition.prompt.text, "---"]
+            lines.append(f"decomposition: {self.decomposition.reply}")
+        for number, step in enumerate(self.steps, 1):
+            if prompts:
+                lines += [f"--- prompt {number} ---", step.prompt.text, "---"]
+            lines += [f'{number}. Q: "{step.question}"', f"   A: {step.reply}"]
+        lines.append(f"answer: {self.answer}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _shots(exemplars, name: str) -> tuple[tuple[str, str], ...]:
+    """Exemplars (objects with ``question`` and ``answer``, or ``(question, answer)`` pairs) as string pairs."""
+    if isinstance(exemplars, (str, bytes)) or not isinstance(exemplars, Sequence):
+        raise TypeError(f"{name} must be a sequence of exemplars (see llmbook.prompting.exemplars), "
+                        f"got {type(exemplars).__name__}")
+    shots = []
+    for index, exemplar in enumerate(exemplars):
+        if hasattr(exemplar, "question") and hasattr(exemplar, "answer"):
+            pair = (exemplar.question, exemplar.answer)
+        elif isinstance(exemplar, tuple) and len(exemplar) == 2:
+            pair = exemplar
+        else:
+            raise TypeError(f"{name}[{index}] must be an Exemplar or a (question, answer) pair, got {exemplar!r}")
+        if not all(isinstance(part, str) for part in pair):
+            raise TypeError(f"{name}[{index}]: question and answer must be strings, got {pair!r}")
+        shots.append(pair)
+    return tuple(shots)
+
+
+def _check_question(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError(f"question must be a non-empty string, got {question!r}")
+    return question.strip()
+
+
+def _check_model(model) -> None:
+    if not callable(model):
+        raise TypeError(f"model must be a callable prompt -> text (or a ChatModel), got {type(model).__name__}")
+
+
+def ask(model, prompt: Prompt, stop: Sequence[str] = STOP) -> str:
+    """The model's reply to ``prompt``: up to the first ``stop`` string, stripped, without a leading ``A:``.
+
+    Args:
+        model: a ``prompt -> continuation`` callable, or a :class:`ChatModel` (sent ``prompt.messages``).
+        prompt: the prompt.
+        stop: strings that end the reply.
+
+    Returns:
+        The reply text.
+
+    Raises:
+        TypeError: if the model does not return a string.
+    """
+    _check_model(model)
+    reply = model(prompt.messages) if isinstance(model, ChatModel) else model(prompt.text)
+    if not isinstance(reply, str):
+        raise TypeError(f"the model returned {type(reply).__name__}, not text: a language model here is a "
+                        "callable prompt -> continuation string")
+    ends = [reply.find(marker) for marker in stop if marker and marker in reply]
+    reply = reply[: min(ends)] if ends else reply
+    reply = reply.strip()
+    return reply[2:].lstrip() if reply.startswith("A:") else reply
+
+
+def _few_shot(method: str, model, question: str, exemplars, stop, extract) -> Trace:
+    question = _check_question(question)
+    prompt = Prompt(_shots(exemplars, "exemplars"), question)
+    reply = ask(model, prompt, stop)
+    return Trace(method, question, (Step(question, prompt, reply, extract(reply)),))
+
+
+def standard(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
+             extract: Callable[[str], str] = extract_answer) -> Trace:
+    """Standard few-shot prompting: exemplars with bare answers, then the question; one call.
+
+    Args:
+        model: a ``prompt -> continuation`` callable or a :class:`ChatModel`.
+        question: the question, without quotes.
+        exemplars: e.g. ``LAST_LETTER.standard``; an empty sequence makes a zero-shot prompt.
+        stop: strings that end the reply (see :func:`ask`).
+        extract: takes the answer out of the reply (default :func:`extract_answer`).
+
+    Returns:
+        A :class:`Trace` with one step.
+
+    Raises:
+        ValueError: for an empty question.
+        TypeError: for a model that is not callable or does not return text, or malformed exemplars.
+    """
+    return _few_shot("standard", model, question, exemplars, stop, extract)
+
+
+def chain_of_thought(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
+                     extract: Callable[[str], str] = extract_answer) -> Trace:
+    """Chain-of-thought prompting (Wei et al., 2022): exemplars whose answers reason step by step; one call.
+
+    The mechanics are those of :func:`standard`; only the exemplars differ (e.g.
+    ``LAST_LETTER.chain_of_thought``). Args, returns and raises as for :func:`standard`.
+    """
+    return _few_shot("chain-of-thought", model, question, exemplars, stop, extract)
+
+
+def parse_subquestions(reply: str) -> list[str]:
+    """The sub-questions in a decomposition reply: every double-quoted text, in order.
+
+    >>> parse_subquestions('"think", "think, machine", "think, machine, learning"')
+    ['think', 'think, machine', 'think, machine, learning']
+
+    Raises:
+        TypeError: if ``reply`` is not a string.
+    """
+    if not isinstance(reply, str):
+        raise TypeError(f"reply must be a string, got {type(reply).__name__}")
+    return [found.strip() for found in _QUOTED.findall(reply) if found.strip()]
+
+
+def decompose(model, question: str, exemplars, *, stop: Sequence[str] = STOP) -> tuple[tuple[str, ...], Step]:
+    """Least-to-most's first stage: the sub-questions of ``question``, from least to most complex.
+
+    The list always ends with ``question`` itself: appended when the model's list does not end with it
+    (the last sub-problem must be the problem), and alone when the reply lists nothing.
+
+    Args:
+        model: a ``prompt -> continuation`` callable or a :class:`ChatModel`.
+        question: the question, without quotes.
+        exemplars: decomposition exemplars, e.g. ``LAST_LETTER.decompose`` (at least one).
+        stop: strings that end the reply.
+
+    Returns:
+        ``(subquestions, step)``: the sub-questions and the call (its answer is the list as quoted text).
+
+    Raises:
+        ValueError: for an empty question or no exemplars.
+        TypeError: as for :func:`standard`.
+    """
+    question = _check_question(question)
+    shots = _shots(exemplars, "decompose_exemplars")
+    if not shots:
+        raise ValueError("decompose_exemplars is empty: the model needs at least one example of a decomposition "
+                         "(e.g. llmbook.prompting.exemplars.LAST_LETTER.decompose)")
+    prompt = Prompt(shots, question)
+    reply = ask(model, prompt, stop)
+    subquestions = parse_subquestions(reply)
+    if not subquestions or " ".join(subquestions[-1].split()) != " ".join(question.split()):
+        subquestions.append(question)
+    return tuple(subquestions), Step(question, prompt, reply, ", ".join(f'"{s}"' for s in subquestions))
+
+
+def least_to_most(model, question: str, *, decompose_exemplars=None, solve_exemplars,
+                  subquestions: Sequence[str] | None = None, stop: Sequence[str] = STOP,
+                  extract: Callable[[str], str] = extract_answer) -> Trace:
+    """Least-to-most prompting: decompose, then solve the sub-questions in order, each with the earlier ones.
+
+    The prompt of sub-question ``k`` holds the solving exemplars, then sub-questions ``1..k-1`` each with
+    the model's own reply, then sub-question ``k``. The answer of the last sub-question (the question
+    itself) is the answer.
+
+    Args:
+        model: a ``prompt -> continuation`` callable or a :class:`ChatModel`.
+        question: the question, without quotes.
+        decompose_exemplars: for the first stage (see :func:`decompose`); not needed with ``subquestions``.
+        solve_exemplars: for the second stage, e.g. ``LAST_LETTER.solve``.
+        subquestions: give the decomposition instead of asking the model for it (the last one should be
+            the question).
+        stop: strings that end each reply.
+        extract: takes each answer out of its reply (default :func:`extract_answer`).
+
+    Returns:
+        A :class:`Trace`: ``decomposition`` (None with ``subquestions``), one step per sub-question.
+
+    Raises:
+        ValueError: for an empty question, neither ``decompose_exemplars`` nor ``subquestions``, or an
+            empty or non-string sub-question.
+        TypeError: as for :func:`standard`.
+    """
+    question = _check_question(question)
+    _check_model(model)
+    shots = _shots(solve_exemplars, "solve_exemplars")
+    decomposition = None
+    if subquestions is None:
+        if decompose_exemplars is None:
+            raise ValueError("least_to_most needs decompose_exemplars (to ask the model for the sub-questions) "
+                             "or subquestions (to give them)")
+        subquestions, decomposition = decompose(model, question, decompose_exemplars, stop=stop)
+    else:
+        if isinstance(subquestions, str) or not subquestions:
+            raise ValueError(f"subquestions must be a non-empty list of strings, got {subquestions!r}")
+        subquestions = tuple(_check_question(subquestion) for subquestion in subquestions)
+    steps, solved = [], []
+    for subquestion in subquestions:
+        prompt = Prompt(shots + tuple(solved), subquestion)
+        reply = ask(model, prompt, stop)
+        steps.append(Step(subquestion, prompt, reply, extract(reply)))
+        solved.append((subquestion, reply))
+    return Trace("least-to-most", question, tuple(steps), decomposition)

@@ -1,0 +1,128 @@
+"""The language models the prompting methods call: any ``prompt -> text`` callable, or a chat model.
+
+A *completion* model is any callable that takes the prompt text and returns the continuation: a Python
+function, :func:`local_model` (one of the book's decoders with its tokenizer), or a test double. A *chat*
+model takes a conversation, ``[{"role": ..., "content": ...}, ...]``, and returns the assistant's reply;
+wrap such a callable in :class:`ChatModel` so the prompting methods send it messages instead of text.
+:func:`local_chat` (an instruction-tuned decoder such as SmolLM2 and its chat template) and
+:class:`~llmbook.prompting.http.OpenAIChat` (a server: llama.cpp, Ollama, vLLM) are chat models.
+
+>>> echo = ChatModel(lambda messages: messages[-1]["content"].upper())   # a test double
+>>> echo([{"role": "user", "content": "hi"}])
+'HI'
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+from llmbook.generation.chat import check_messages
+from llmbook.validation import positive_int
+
+
+class LanguageModelError(RuntimeError):
+    """A language model could not give a reply: no server, a timeout, an error status or a malformed reply."""
+
+
+class ChatModel:
+    """A chat model: called with a list of messages, returns the reply text.
+
+    Args:
+        reply: a callable ``messages -> str``.
+        system: an optional system message put before every conversation.
+
+    Raises:
+        TypeError: if ``reply`` is not callable or ``system`` not a string.
+    """
+
+    def __init__(self, reply: Callable[[list[dict]], str], system: str | None = None):
+        if not callable(reply):
+            raise TypeError(f"reply must be a callable messages -> text, got {type(reply).__name__}")
+        if system is not None and not isinstance(system, str):
+            raise TypeError(f"system must be a string or None, got {type(system).__name__}")
+        self.reply, self.system = reply, system
+
+    def __call__(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """The reply to ``messages`` (checked by :func:`llmbook.generation.check_messages`).
+
+        Raises:
+            ValueError: for malformed messages.
+            TypeError: if the wrapped callable does not return a string.
+        """
+        messages = check_messages(messages)
+        if self.system is not None and messages[0]["role"] != "system":
+            messages = [{"role": "system", "content": self.system}] + messages
+        reply = self.reply(messages)
+        if not isinstance(reply, str):
+            raise TypeError(f"the chat model returned {type(reply).__name__}, not the reply text")
+        return reply
+
+
+def _default_stop_tokens(tokenizer) -> list[int]:
+    vocab = getattr(tokenizer, "vocab", {})
+    return [vocab[token] for token in ("<|im_end|>", "<|endoftext|>", "</s>") if token in vocab]
+
+
+def local_model(model, tokenizer, *, max_new_tokens: int = 64, stop_tokens: Sequence[int] | None = None,
+                max_length: int | None = None, **sampling) -> Callable[[str], str]:
+    """A completion model ``prompt -> text`` from one of the book's decoders and its tokenizer.
+
+    Args:
+        model: a decoder with the KV-cache interface (``GPT``, ``LlamaDecoder``, SmolLM2 from
+            :func:`llmbook.weights.gguf.load_smollm2`).
+        tokenizer: an object with ``encode(text) -> ids`` and ``decode(ids) -> text``.
+        max_new_tokens: the longest continuation, in tokens.
+        stop_tokens: ids that end the continuation (not included in the text); default the tokenizer's
+            end-of-text tokens when its ``vocab`` has them.
+        max_length: static cache size; reuse one value so that prompts of different lengths share the
+            compiled decoder.
+        **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` for :func:`llmbook.generation.generate`
+            (default greedy).
+
+    Returns:
+        A callable ``prompt -> continuation text``.
+
+    Raises:
+        ValueError: for a non-positive ``max_new_tokens``.
+    """
+    from llmbook.generation.decoding import generate
+
+    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
+    stops = _default_stop_tokens(tokenizer) if stop_tokens is None else [int(t) for t in stop_tokens]
+
+    def complete(prompt: str) -> str:
+        ids = tokenizer.encode(prompt)
+        length = None if max_length is None else max(max_length, len(ids) + max_new_tokens)
+        new = generate(model, ids, max_new_tokens, stop_tokens=stops, max_length=length, **sampling)
+        if new and new[-1] in stops:
+            new = new[:-1]
+        return tokenizer.decode(new)
+
+    return complete
+
+
+def local_chat(model, tokenizer, template: str, *, system: str | None = None, max_new_tokens: int = 64,
+               max_length: int | None = None, **sampling) -> ChatModel:
+    """A :class:`ChatModel` from an instruction-tuned decoder, its tokenizer and chat template.
+
+    Each call renders the conversation with ``template`` and generates the reply with
+    :func:`llmbook.generation.chat` (which stops at ``<|im_end|>`` or ``<|endoftext|>``).
+
+    Args:
+        model, tokenizer, template: for example ``load_smollm2()``'s three results.
+        system: an optional system message before every conversation.
+        max_new_tokens: the longest reply, in tokens.
+        max_length: static cache size (reuse one value to reuse the compiled decoder).
+        **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` (default greedy).
+
+    Returns:
+        A chat model.
+
+    Raises:
+        ValueError: for a non-positive ``max_new_tokens``.
+    """
+    from llmbook.generation.chat import chat
+
+    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
+    return ChatModel(lambda messages: chat(model, tokenizer, template, messages, max_new_tokens=max_new_tokens,
+                                           max_length=max_length, **sampling), system=system)
