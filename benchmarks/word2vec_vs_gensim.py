@@ -24,10 +24,10 @@ import time
 import numpy as np
 
 from llmbook.book import setup_chapter
-from llmbook.data import load
-from llmbook.embeddings import WordVectors, build_vocabulary, evaluate_analogies
-from llmbook.embeddings.corpus import english_sentences
+from llmbook.data import load, load_english_sentences
+from llmbook.embeddings import WordVectors, evaluate_analogies
 from llmbook.embeddings.word2vec import train_word2vec
+from llmbook.text import Vocabulary
 
 setup_chapter()  # quiet TensorFlow, no progress bars
 
@@ -74,9 +74,9 @@ def main() -> None:
     print(f"python {platform.python_version()}, numpy {np.__version__}, tensorflow {tf.__version__}, "
           f"keras {keras.__version__} ({keras.backend.backend()}), gensim {gensim.__version__}; "
           f"{os.cpu_count()} CPUs visible; gensim workers=2, TensorFlow default threads")
-    sentences = english_sentences()
+    sentences = load_english_sentences()
     analogies = load("google-analogies")
-    vocabulary = build_vocabulary(sentences, min_count=SETTINGS["min_count"])
+    vocabulary = Vocabulary.build(sentences, min_count=SETTINGS["min_count"], specials=(), ties="first_occurrence")
     print(f"corpus: {sum(len(s) for s in sentences):,} words in {len(sentences)} sentences; "
           f"{args.epochs} epochs; settings {SETTINGS}")
     for architecture in args.architectures:

@@ -189,3 +189,21 @@ def test_document_lines_are_the_lines_of_each_work_in_order():
     assert sum(map(len, corpus.document_lines(drop_headings=False).values())) == len(corpus.lines(drop_headings=False))
     hamlet = next(k for k, title in corpus.titles.items() if "Hamlet" in title)
     assert "To be, or not to be,--that is the question:--" in by_work[hamlet]
+
+
+def test_english_sentences_are_lower_cased_words_in_pieces():
+    sentences = data.load("english-sentences", sources=["lee"], max_length=50)
+    lee = data.load("lee")
+    words = [w for text in lee.documents.values() for w in text.lower().split()]
+    assert max(len(s) for s in sentences) == 50
+    assert all(w == w.lower() and w[0].isalnum() for s in sentences for w in s)
+    # Every piece but a document's last has 50 words; pieces never join two documents.
+    assert sum(len(s) < 50 for s in sentences) <= len(lee.documents) <= len(sentences)
+    assert abs(sum(map(len, sentences)) - len(words)) < 0.1 * len(words)  # about one word per space-split word
+    assert "bushfires" in {w for s in sentences for w in s}
+    with pytest.raises(ValueError, match="unknown source"):
+        data.load("english-sentences", sources=["bible"])
+    with pytest.raises(ValueError, match="max_length must be an integer >= 2"):
+        data.load("english-sentences", sources=["lee"], max_length=1)
+    with pytest.raises(TypeError, match="not a string"):
+        data.load("english-sentences", sources="lee")

@@ -1,4 +1,4 @@
-"""llmbook.embeddings, numpy side: vocabulary, subsampling, noise distribution, windows, vectors, evaluation."""
+"""llmbook.embeddings, numpy side: subsampling, noise distribution, windows, vectors, evaluation."""
 
 from __future__ import annotations
 
@@ -10,41 +10,11 @@ import pytest
 
 from llmbook.data import SimilarityPair, SimilaritySet
 from llmbook.data.gensim_data import AnalogyQuestion, AnalogySet
-from llmbook.embeddings import (WordVectors, build_vocabulary, cbow_windows, evaluate_analogies, evaluate_similarity,
-                                keep_probabilities, negative_table, skipgram_pairs, spearman, subsample,
-                                unigram_distribution, weat)
+from llmbook.embeddings import (WordVectors, cbow_windows, evaluate_analogies, evaluate_similarity, keep_probabilities,
+                                negative_table, skipgram_pairs, spearman, subsample, unigram_distribution, weat)
+from llmbook.text import Vocabulary
 
 gensim = pytest.importorskip("gensim")
-
-
-# ------------------------------------------------------------------------------------------ vocabulary
-def test_vocabulary_counts_order_and_min_count():
-    sentences = [["b", "a", "b", "c"], ["a", "b", "d"]]
-    vocabulary = build_vocabulary(sentences, min_count=2)
-    assert vocabulary.words == ("b", "a")
-    assert vocabulary.counts.tolist() == [3, 2]
-    assert vocabulary.total_words == 7
-    ids, sentence_ids = vocabulary.encode(sentences)
-    assert ids.tolist() == [0, 1, 0, 1, 0] and sentence_ids.tolist() == [0, 0, 0, 1, 1]
-    with pytest.raises(KeyError, match="'c' is not in the vocabulary"):
-        vocabulary.index("c")
-
-
-def test_vocabulary_ties_keep_first_occurrence():
-    assert build_vocabulary([["x", "y", "z", "y", "x", "z"]], min_count=1).words == ("x", "y", "z")
-
-
-@pytest.mark.parametrize("sentences, message", [([], "empty"), ([[]], "empty"), ([["a", "b"]], "too small")])
-def test_vocabulary_rejects_empty_and_too_small_corpora(sentences, message):
-    with pytest.raises(ValueError, match=message):
-        build_vocabulary(sentences, min_count=2)
-
-
-def test_vocabulary_rejects_strings_and_bad_min_count():
-    with pytest.raises(TypeError, match="list of tokens"):
-        build_vocabulary(["a sentence as a string"])
-    with pytest.raises(ValueError, match="min_count"):
-        build_vocabulary([["a"]], min_count=0)
 
 
 # ------------------------------------------------------------------------------------------ subsampling
@@ -53,11 +23,11 @@ def test_keep_probabilities_match_gensim():
     words = [f"w{i}" for i in range(200)]
     weights = 1.0 / np.arange(1, 201)
     sentences = [list(rng.choice(words, size=50, p=weights / weights.sum())) for _ in range(400)]
-    vocabulary = build_vocabulary(sentences, min_count=1)
+    vocabulary = Vocabulary.build(sentences, specials=(), ties="first_occurrence")
     ours = keep_probabilities(vocabulary.counts, sample=1e-3)
     model = gensim.models.Word2Vec(vector_size=4, min_count=1, sample=1e-3, workers=1)
     model.build_vocab(sentences)
-    theirs = np.array([model.wv.get_vecattr(w, "sample_int") / 2**32 for w in vocabulary.words])
+    theirs = np.array([model.wv.get_vecattr(w, "sample_int") / 2**32 for w in vocabulary.tokens])
     np.testing.assert_allclose(ours, theirs, atol=1e-9)
     assert ours[0] < 0.5 and ours[-1] == 1.0  # the most frequent word is discarded often, rare ones never
 
@@ -302,13 +272,3 @@ def test_enwiki_sample_loader():
     assert not any(text.lstrip().lower().startswith("#redirect") for text in corpus.documents.values())
     assert "[[" not in corpus.documents["Anarchism"]  # gensim's filter_wiki removed the link markup
     assert 400_000 < sum(len(t.split()) for t in corpus.documents.values()) < 600_000
-
-
-def test_english_sentences():
-    from llmbook.embeddings.corpus import english_sentences
-
-    sentences = english_sentences(["lee"], max_length=50)
-    assert max(len(s) for s in sentences) == 50
-    assert all(w == w.lower() and w[0].isalnum() for s in sentences for w in s)
-    with pytest.raises(ValueError, match="unknown source"):
-        english_sentences(["bible"])

@@ -6,8 +6,8 @@ import pytest
 from scipy import special
 
 import llmbook  # noqa: F401
-from llmbook.models.neuron import numerical_gradient, relative_error
 from llmbook.numerics import log_softmax, softmax
+from llmbook.training.gradcheck import numerical_gradient, relative_error
 from llmbook.training.losses import cross_entropy, cross_entropy_gradient, logsumexp
 
 RNG = np.random.default_rng(0)

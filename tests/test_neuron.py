@@ -5,16 +5,8 @@ import numpy as np
 import pytest
 
 import llmbook  # noqa: F401  (quiets TensorFlow before it is imported)
-from llmbook.models.neuron import (
-    ACTIVATIONS,
-    SigmoidNeuron,
-    activation,
-    binary_cross_entropy,
-    gelu,
-    numerical_gradient,
-    relative_error,
-    sigmoid,
-)
+from llmbook.models.neuron import ACTIVATIONS, SigmoidNeuron, activation, binary_cross_entropy, gelu, sigmoid
+from llmbook.training.gradcheck import numerical_gradient, relative_error
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
@@ -143,25 +135,6 @@ def test_bad_input_is_refused(call, message):
         call(SigmoidNeuron(3))
 
 
-def test_bad_constructor_and_check_arguments():
+def test_bad_constructor_argument():
     with pytest.raises(ValueError, match="n_features must be a positive integer"):
         SigmoidNeuron(0)
-    with pytest.raises(ValueError, match="step must be positive"):
-        numerical_gradient(lambda v: 0.0, [1.0], step=0)
-    with pytest.raises(ValueError, match="shapes differ"):
-        relative_error([1.0], [1.0, 2.0])
-
-
-def test_relative_error_is_a_norm_ratio():
-    assert relative_error([3.0, 4.0], [3.0, 4.0]) == 0.0
-    assert relative_error([0.0, 0.0], [0.0, 0.0]) == 0.0
-    assert relative_error([3.0, 4.0], [3.0, 3.0]) == pytest.approx(1.0 / 5.0)
-    assert relative_error([1.0, 1e-12], [1.0, 2e-12]) < 1e-11  # tiny elements do not dominate
-
-
-def test_numerical_gradient_is_exact_on_a_quadratic_and_leaves_the_point_alone():
-    point = np.array([[1.0, -2.0], [0.5, 3.0]])
-    before = point.copy()
-    grad = numerical_gradient(lambda v: float(np.sum(v**2)), point, step=1e-3)
-    np.testing.assert_allclose(grad, 2 * point, atol=1e-9)
-    np.testing.assert_array_equal(point, before)

@@ -6,7 +6,7 @@ install command when its package is missing.
 
 >>> from llmbook import data
 >>> data.available()[:4]
-['chinese-sentiment', 'enwiki-sample', 'google-analogies', 'lee']
+['chinese-sentiment', 'english-sentences', 'enwiki-sample', 'google-analogies']
 >>> corpus = data.load("shakespeare")      # doctest: +SKIP
 """
 
@@ -19,6 +19,7 @@ from llmbook.data._common import DataPackageMissingError, Split, TextCorpus, spl
 from llmbook.data.chinese import LabelledTexts, TaggedCorpus, load_chinese_sentiment, load_peoples_daily
 from llmbook.data.download import ChecksumError, fetch
 from llmbook.data.english_sentiment import SentimentLexicon, load_pang_lee_polarity, load_sentiment_lexicon
+from llmbook.data.english_words import load_english_sentences
 from llmbook.data.gensim_data import (
     AnalogyQuestion,
     AnalogySet,
@@ -34,6 +35,7 @@ from llmbook.data.wiki import load_enwiki_sample
 
 LOADERS: dict[str, Callable[..., Any]] = {
     "chinese-sentiment": load_chinese_sentiment,
+    "english-sentences": load_english_sentences,
     "enwiki-sample": load_enwiki_sample,
     "google-analogies": load_analogies,
     "lee": load_lee,
@@ -68,7 +70,8 @@ __all__ = [
     "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SentimentLexicon",
     "SimilarityPair",
     "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
-    "load_chinese_sentiment", "load_enwiki_sample", "load_lee", "load_pang_lee_polarity", "load_peoples_daily",
+    "load_chinese_sentiment", "load_english_sentences",
+    "load_enwiki_sample", "load_lee", "load_pang_lee_polarity", "load_peoples_daily",
     "load_sentiment_lexicon",
     "load_shakespeare", "load_simlex999",
     "load_wordsim353", "split_indices",

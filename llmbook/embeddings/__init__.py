@@ -1,13 +1,14 @@
 """Word vectors: word2vec (skip-gram, CBOW) and GloVe in Keras 3, and their evaluation.
 
+Their vocabulary is ``llmbook.text.Vocabulary`` built with ``specials=()`` and ``ties="first_occurrence"``.
+
 >>> from llmbook.embeddings import train_word2vec, evaluate_analogies   # doctest: +SKIP
 """
 
 from llmbook.embeddings.evaluation import (AnalogyResult, SimilarityResult, WeatResult, evaluate_analogies,
                                            evaluate_similarity, spearman, weat)
+from llmbook.embeddings.sampling import keep_probabilities, negative_table, subsample, unigram_distribution
 from llmbook.embeddings.vectors import WordVectors
-from llmbook.embeddings.vocabulary import (Vocabulary, build_vocabulary, keep_probabilities, negative_table,
-                                           subsample, unigram_distribution)
 from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
 
 _LAZY = {
@@ -28,7 +29,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "AnalogyResult", "SimilarityResult", "Vocabulary", "WeatResult", "WordVectors", "build_vocabulary",
+    "AnalogyResult", "SimilarityResult", "WeatResult", "WordVectors",
     "cbow_windows", "evaluate_analogies", "evaluate_similarity", "keep_probabilities", "negative_table",
     "skipgram_pairs", "spearman", "subsample", "unigram_distribution", "weat", *_LAZY,
 ]

@@ -30,7 +30,7 @@ import keras
 from keras import ops
 
 from llmbook.embeddings.vectors import WordVectors
-from llmbook.embeddings.vocabulary import Vocabulary, build_vocabulary
+from llmbook.text.vocabulary import Vocabulary
 from llmbook.backend import compile_function, repeat_step
 from llmbook.validation import positive_int
 
@@ -233,7 +233,8 @@ def train_glove(sentences: Sequence[Sequence[str]], *, dim: int = 100, window: i
         epochs: passes over the shuffled non-zero entries. learning_rate: AdaGrad's initial rate.
         x_max, alpha: the weighting function. batch_size, steps_per_call: as in ``train_word2vec``.
         seed: seeds initialization and shuffling.
-        vocabulary: a prebuilt vocabulary (default: built with ``min_count``).
+        vocabulary: a prebuilt vocabulary (default: built with ``min_count``, no specials and
+            first-occurrence ties, as for ``train_word2vec``).
 
     Returns:
         A :class:`GloVeResult`.
@@ -247,8 +248,9 @@ def train_glove(sentences: Sequence[Sequence[str]], *, dim: int = 100, window: i
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("steps_per_call", steps_per_call)):
         positive_int(name, value)
     start = time.perf_counter()
-    vocabulary = vocabulary or build_vocabulary(sentences, min_count=min_count)
-    ids, sentence_ids = vocabulary.encode(sentences)
+    if vocabulary is None:
+        vocabulary = Vocabulary.build(sentences, min_count=min_count, specials=(), ties="first_occurrence")
+    ids, sentence_ids = vocabulary.encode_corpus(sentences)
     matrix = cooccurrence_matrix(ids, sentence_ids, len(vocabulary), window).tocoo()
     if matrix.nnz == 0:
         raise ValueError("the corpus is too small: no two in-vocabulary words co-occur in a window; add text "
@@ -275,5 +277,5 @@ def train_glove(sentences: Sequence[Sequence[str]], *, dim: int = 100, window: i
                                     counts[part].reshape(shape), weights[first:first + chunk].reshape(shape), rate))
         losses.append(float(ops.convert_to_numpy(ops.sum(ops.stack(epoch_loss)))) / n)
     training = time.perf_counter() - start
-    return GloVeResult(model, vocabulary, WordVectors(vocabulary.words, model.vectors()), losses, n, counting,
+    return GloVeResult(model, vocabulary, WordVectors(vocabulary.tokens, model.vectors()), losses, n, counting,
                        training)

