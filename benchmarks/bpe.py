@@ -1,7 +1,9 @@
 """Encode throughput of llmbook's byte-level BPE against HF tokenizers, on the same text, in one run.
 
 Three encoders, with the same vocabulary and merges (so the same ids, checked below):
-  - tokenizers: a HF ``tokenizers.Tokenizer`` built directly, ``tok.encode(text, add_special_tokens=False).ids``;
+  - tokenizers: the bare HF ``tokenizers.Tokenizer`` (the one llmbook builds,
+    ``llmbook.text.bpe_engine.build_tokenizers_engine``), ``tok.encode(text, add_special_tokens=False).ids``,
+    so the ratio to "llmbook production" is the cost of llmbook's wrapper;
   - llmbook production: ``ByteLevelBPE(..., engine="tokenizers").encode(text)``;
   - llmbook from scratch: ``ByteLevelBPE(..., engine="python").encode(text)``, with a fresh (cold) cache in
     every repeat, and again with the cache warm.
@@ -26,21 +28,13 @@ import time
 
 import regex
 import tokenizers
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 import llmbook
 from llmbook import data
+from llmbook.data.pretrained import smollm2_gguf_path
 from llmbook.text.bpe import ByteLevelBPE
-
-
-def reference_tokenizer(bpe: ByteLevelBPE) -> Tokenizer:
-    tokenizer = Tokenizer(models.BPE(vocab=bpe.vocab, merges=bpe.merges))
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tokenizer.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
-                               if bpe.pre_tokenizer == "smollm" else byte_level)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in bpe.special_tokens])
-    return tokenizer
+from llmbook.text.bpe_engine import build_tokenizers_engine
 
 
 def timed(function) -> float:
@@ -79,9 +73,9 @@ def main() -> None:
           ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in train_times.items()),
           f"-> from scratch is {statistics.median(train_times['llmbook from scratch']) / statistics.median(train_times['tokenizers BpeTrainer']):.1f}x slower")
 
-    vocabularies = {"shakespeare-8k": ours, "smollm2-49k": ByteLevelBPE.from_gguf()}
+    vocabularies = {"shakespeare-8k": ours, "smollm2-49k": ByteLevelBPE.from_gguf(smollm2_gguf_path())}
     for name, bpe in vocabularies.items():
-        reference = reference_tokenizer(bpe)
+        reference = build_tokenizers_engine(bpe.vocab, bpe.merges, bpe.special_tokens, bpe.pre_tokenizer)
         production = bpe.with_engine("tokenizers")
         python_warm = bpe.with_engine("python")
         assert all(production.encode(t) == reference.encode(t, add_special_tokens=False).ids ==

@@ -54,10 +54,10 @@ def load_child(kind: str, cache_dir: str) -> None:
         import torch
         import transformers
 
-        from llmbook.weights.gguf import smollm2_path
+        from llmbook.data.pretrained import smollm2_gguf_path
 
         torch.set_num_threads(2)
-        path = smollm2_path()
+        path = smollm2_gguf_path()
         seconds, _ = timed(lambda: transformers.AutoModelForCausalLM.from_pretrained(
             str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())
         print(json.dumps({"load": seconds}))
@@ -108,10 +108,11 @@ def smollm2_part(repeats: int, new_tokens: int) -> None:
     import transformers
 
     from llmbook.generation import generate, render_chat
-    from llmbook.weights.gguf import load_smollm2, smollm2_path
+    from llmbook.data.pretrained import smollm2_gguf_path
+    from llmbook.weights.gguf import load_smollm2
 
     torch.set_num_threads(2)
-    path = smollm2_path()
+    path = smollm2_gguf_path()
     load_s, (model, tokenizer, template) = timed(load_smollm2)
     ref_load_s, reference = timed(lambda: transformers.AutoModelForCausalLM.from_pretrained(
         str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())

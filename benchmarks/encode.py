@@ -59,7 +59,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from llmbook.models.bert import SentenceEncoder
-    from llmbook.weights import load_minilm, minilm_path
+    from llmbook.data.pretrained import minilm_path
+    from llmbook.weights import load_minilm
 
     texts = sentences(args.sentences)
     tokenizer, encoder = load_minilm()

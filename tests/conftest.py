@@ -35,10 +35,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def smollm2_bpe():
     """SmolLM2-135M-Instruct's tokenizer read by llmbook from the packaged GGUF (skipped where it is absent)."""
-    from llmbook.text.bpe import ByteLevelBPE, smollm2_gguf_path
+    from llmbook.data import DataPackageMissingError
+    from llmbook.data.pretrained import smollm2_gguf_path
+    from llmbook.text.bpe import ByteLevelBPE
 
     try:
         path = smollm2_gguf_path()
-    except FileNotFoundError as missing:
+    except DataPackageMissingError as missing:
         pytest.skip(str(missing))
     return ByteLevelBPE.from_gguf(path)

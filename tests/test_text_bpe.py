@@ -1,4 +1,8 @@
-"""llmbook.text.bpe against brute force and against HF tokenizers (trainer, encoder, GGUF tokenizer)."""
+"""llmbook.text.bpe against brute force and against HF tokenizers (trainer, encoder, GGUF tokenizer).
+
+Independent references: ``naive_train`` (brute force) and HF's ``BpeTrainer`` for training; for SmolLM2's ids,
+transformers' own GGUF tokenizer in ``tests/test_bpe_gguf_parity.py``. The HF ``tokenizers`` engine itself is
+llmbook's (``llmbook.text.bpe_engine``), compared here with the from-scratch Python encoder."""
 
 import json
 from collections import Counter
@@ -6,11 +10,10 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from llmbook.text.bpe import (
-    BYTE_ALPHABET, BYTE_TO_CHAR, ByteLevelBPE, from_byte_chars, pre_tokenize, to_byte_chars,
-)
+from llmbook.text.bpe import ByteLevelBPE
+from llmbook.text.byte_level import BYTE_ALPHABET, BYTE_TO_CHAR, from_byte_chars, pre_tokenize, to_byte_chars
 
 CORPUS = [
     "To be, or not to be, that is the question:",
@@ -181,15 +184,6 @@ SMOLLM2_SAMPLES = {
 }
 
 
-def smollm2_reference(bpe):
-    """HF tokenizers built directly from the same vocabulary and merges, with SmolLM2's pre-tokenizer."""
-    reference = Tokenizer(models.BPE(vocab=bpe.vocab, merges=bpe.merges))
-    reference.pre_tokenizer = hf_byte_level(split_digits=True)
-    reference.decoder = decoders.ByteLevel()
-    reference.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in bpe.special_tokens])
-    return reference
-
-
 def test_smollm2_metadata(smollm2):
     assert smollm2.vocab_size == 49152 and len(smollm2.merges) == 48900
     assert smollm2.pre_tokenizer == "smollm"
@@ -198,9 +192,9 @@ def test_smollm2_metadata(smollm2):
 
 
 @pytest.mark.parametrize("kind", sorted(SMOLLM2_SAMPLES))
-def test_smollm2_ids_equal_reference(smollm2, kind):
+def test_smollm2_engines_give_the_same_ids(smollm2, kind):
     text = SMOLLM2_SAMPLES[kind]
-    expected = smollm2_reference(smollm2).encode(text, add_special_tokens=False).ids
+    expected = smollm2.to_tokenizers().encode(text, add_special_tokens=False).ids
     assert smollm2.encode(text) == expected
     assert smollm2.with_engine("python").encode(text) == expected
     assert smollm2.decode(expected) == text

