@@ -1,7 +1,8 @@
 """Generating text: sampling strategies, decoding with a KV cache, chat templates.
 
-The sampling and chat helpers are NumPy and Jinja only; ``generate`` (which needs Keras) is imported on
-first use, so ``from llmbook.generation import top_p_filter`` does not import TensorFlow.
+The sampling and chat helpers are NumPy and Jinja only; ``generate`` and ``generate_batch`` (which need
+Keras) are imported on first use, so ``from llmbook.generation import top_p_filter`` does not import
+TensorFlow.
 """
 
 from llmbook.backend import compile_function
@@ -15,7 +16,7 @@ from llmbook.generation.sampling import (
 )
 
 __all__ = [
-    "chat", "check_messages", "compile_function", "generate", "next_token_distribution", "render_chat",
+    "chat", "check_messages", "compile_function", "generate", "generate_batch", "next_token_distribution", "render_chat",
     "sample_next_token", "softmax", "top_k_filter", "top_p_filter",
 ]
 
@@ -25,4 +26,8 @@ def __getattr__(name):
         from llmbook.generation.decoding import generate
 
         return generate
+    if name == "generate_batch":
+        from llmbook.generation.batch import generate_batch
+
+        return generate_batch
     raise AttributeError(f"module 'llmbook.generation' has no attribute {name!r}")

@@ -18,6 +18,9 @@ function is compiled once (XLA under TensorFlow, ``jax.jit`` under JAX):
 Without the cache, each step re-runs all the tokens so far, padded to a power of two (one compilation
 per power, so at most ``log2(max_length)`` of them): its cost grows with the length, as it should, and
 is never more than twice the exact length's.
+
+Many prompts decoded together, one batch with one cache: :mod:`llmbook.generation.batch` (its compiled
+functions, a masked prefill chunk and a batched greedy loop, are made here with the others).
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ def _extend(model):
     return extend
 
 
+def _extend_masked(model):
+    """:func:`_extend` for a left-padded batch: ``attention_mask`` ``(batch, cache_length)`` hides the padding."""
+    def extend(token_ids, cache, start, last, attention_mask):
+        logits, cache = model.call_with_cache(token_ids, cache, start, logits_at=last, attention_mask=attention_mask)
+        return logits[:, 0, :], cache
+    return extend
+
+
 def _forward(model):
     def forward(token_ids, position):
         return model(token_ids, logits_at=position)[:, 0, :]
@@ -82,10 +93,40 @@ def _greedy_loop(model):
     return run
 
 
+def _greedy_batch_loop(model):
+    """Greedy decoding of a batch with the loop on the device (see :mod:`llmbook.generation.batch`).
+
+    ``first`` ``(batch,)`` holds each row's first new token (in ``buffer[:, 0]``); each step writes the
+    next tokens at cache slot ``position + i``. ``stops`` ``(batch, n)`` are each row's stop tokens
+    (padded with -1); a row that has emitted one is *done*: from then on it writes ``pad`` and its
+    tokens are ignored. The loop ends after ``steps`` steps or when every row is done.
+    """
+    def run(first, cache, position, steps, stops, attention_mask, buffer, pad):
+        def finished(token):
+            return ops.any(ops.equal(token[:, None], stops), axis=1)
+
+        def cond(i, token, cache, buffer, done):
+            return ops.logical_and(ops.less(i, steps), ops.logical_not(ops.all(done)))
+
+        def body(i, token, cache, buffer, done):
+            logits, cache = model.call_with_cache(token[:, None], cache, position + i,
+                                                  attention_mask=attention_mask)
+            token = ops.where(done, pad, ops.cast(ops.argmax(logits[:, -1], axis=-1), "int32"))
+            buffer = ops.slice_update(buffer, (ops.zeros((), "int32"), i + 1), token[:, None])
+            return i + 1, token, cache, buffer, ops.logical_or(done, finished(token))
+
+        count, _, _, buffer, _ = ops.while_loop(
+            cond, body, (ops.zeros((), "int32"), first, cache, buffer, finished(first)))
+        return buffer, count
+    return run
+
+
 _DECODERS = {
     "extend": _extend,
+    "extend_masked": _extend_masked,
     "forward": _forward,
     "greedy": _greedy_loop,
+    "greedy_batch": _greedy_batch_loop,
 }
 
 

@@ -1,0 +1,160 @@
+"""Greedy decoding of many prompts at once, with one KV cache for the whole batch.
+
+One prompt at a time, each new token is a matrix-*vector* product per weight matrix: the time goes into
+reading the weights, and the arithmetic units mostly wait. A batch of ``b`` prompts turns each product
+into a matrix-*matrix* one that reads the weights once for ``b`` tokens, so tokens per second grow
+almost ``b``-fold until the arithmetic, not the memory, is the limit.
+
+The prompts have different lengths, so they are **left-padded** to a common length: every row's last
+prompt token then sits at the same cache slot, and every decoding step writes all rows at one slot. An
+``attention_mask`` over the cache slots (False on each row's padding) keeps each row from reading its
+padding. A row's tokens then sit at shifted positions (``padding + i`` instead of ``i``); with rotary
+embeddings (RoPE: Llama, SmolLM2, ``GPT(positions="rope")``) attention depends only on the *difference*
+of positions, so the shift changes nothing but round-off and greedy decoding gives the tokens one-at-a-time
+decoding gives. Absolute positions (a learned table, sinusoids) would change with the shift, so models
+that add them are refused.
+
+Each row stops at its own stop token; from then on it is *done*: it no longer adds tokens, and decoding
+ends when every row is done (or after ``max_new_tokens``). Its slot in the batch still computes until
+then: the batch keeps one static shape, so the whole loop is one compiled call on the device.
+
+>>> import numpy as np
+>>> from llmbook.models import LlamaDecoder
+>>> model = LlamaDecoder(vocab_size=30, num_layers=1, hidden_dim=16, num_heads=2, num_kv_heads=1,
+...                      intermediate_dim=32)
+>>> rows = generate_batch(model, [[1, 2, 3], [4, 5]], max_new_tokens=4)
+>>> [len(row) for row in rows]
+[4, 4]
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterable, Sequence
+
+import numpy as np
+from keras import ops
+
+from llmbook.generation.decoding import PREFILL_CHUNK, _check_prompt, _compiled
+from llmbook.validation import non_negative_int, positive_int
+
+
+def _check_prompts(prompts, vocab_size: int | None) -> list[list[int]]:
+    """The prompts as lists of ints; a clear error for text, a bare id, an empty list or bad ids."""
+    if isinstance(prompts, (str, bytes)) or not isinstance(prompts, (Sequence, np.ndarray)):
+        raise TypeError(f"prompts must be a list of prompts, each a list of token ids; got {type(prompts).__name__}")
+    if len(prompts) == 0:
+        raise ValueError("prompts is empty: give at least one prompt (a list of token ids)")
+    checked = []
+    for index, prompt in enumerate(prompts):
+        if isinstance(prompt, (str, bytes)):
+            raise TypeError(f"prompt {index} is text ({prompt[:20]!r}); encode it first: tokenizer.encode(text)")
+        if isinstance(prompt, numbers.Number) or np.ndim(prompt) != 1:
+            raise TypeError(f"prompt {index} must be a 1-D sequence of token ids, got {prompt!r}; prompts is a "
+                            "list of prompts (for one prompt, pass [ids])")
+        try:
+            checked.append(_check_prompt(prompt, vocab_size))
+        except ValueError as error:
+            raise ValueError(f"prompt {index}: {error}") from error
+    return checked
+
+
+def _check_stops(stop_tokens, batch: int) -> list[set[int]]:
+    """One set of stop ids per row: a flat list of ids is shared, a list of lists gives each row its own."""
+    stop_tokens = list(stop_tokens)
+    if any(isinstance(item, (str, bytes)) for item in stop_tokens):
+        raise TypeError("stop_tokens must be token ids, not text: encode the stop string and take its id")
+    if stop_tokens and all(isinstance(item, Iterable) for item in stop_tokens):
+        if len(stop_tokens) != batch:
+            raise ValueError(f"per-row stop_tokens has {len(stop_tokens)} entries for {batch} prompts: give one "
+                             "list per prompt, or one flat list of ids for all")
+        rows = [list(row) for row in stop_tokens]
+    elif any(isinstance(item, Iterable) for item in stop_tokens):
+        raise TypeError(f"stop_tokens mixes ids and lists: {stop_tokens!r}; give a flat list of ids or one list "
+                        "per prompt")
+    else:
+        rows = [stop_tokens] * batch
+    return [{non_negative_int("stop token", int(t) if isinstance(t, np.integer) else t) for t in row}
+            for row in rows]
+
+
+def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, *,
+                   stop_tokens: Iterable = (), pad_id: int = 0, max_length: int | None = None,
+                   jit: bool = True) -> list[list[int]]:
+    """Greedy continuations of many prompts, decoded together with one KV cache.
+
+    Args:
+        model: a decoder with the KV-cache interface and rotary (relative) positions: ``LlamaDecoder``,
+            SmolLM2, ``GPT(positions="rope")``.
+        prompts: a list of prompts, each a non-empty list of token ids; the lengths may differ.
+        max_new_tokens: how many tokens to add to each prompt at most.
+        stop_tokens: ids that end a row (included in its output): one flat list for every row, or one
+            list per prompt.
+        pad_id: the id written in the padding slots (they are masked; any valid id will do).
+        max_length: the cache size, at least the padded prompt length plus ``max_new_tokens``; reuse one
+            value across calls to reuse the compiled functions.
+        jit: compile (XLA on TensorFlow); False runs eagerly.
+
+    Returns:
+        One list of new token ids per prompt, in order: what :func:`~llmbook.generation.generate` with
+        ``temperature=0`` gives for that prompt alone (up to round-off on near ties).
+
+    Raises:
+        ValueError: for an empty prompt list, an empty prompt, ids outside the vocabulary,
+            ``max_new_tokens < 1``, a ``max_length`` too small, per-row stop tokens of the wrong count, or a
+            model with absolute position embeddings.
+        TypeError: for text instead of ids, a bare id instead of a list, or malformed stop tokens.
+    """
+    if getattr(model, "position_embedding", None) is not None:
+        raise ValueError(
+            f"generate_batch left-pads the prompts, which shifts absolute positions, and "
+            f"{type(model).__name__} adds a position embedding ({type(model.position_embedding).__name__}): "
+            "the padded rows would not decode as they do alone. Use a model with rotary positions "
+            "(LlamaDecoder, GPT(positions='rope')), or generate() one prompt at a time")
+    vocab_size = getattr(model, "vocab_size", None)
+    rows = _check_prompts(prompts, vocab_size)
+    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
+    pad_id = non_negative_int("pad_id", pad_id)
+    if vocab_size is not None and pad_id >= vocab_size:
+        raise ValueError(f"pad_id={pad_id} is outside the vocabulary 0..{vocab_size - 1}")
+    stops = _check_stops(stop_tokens, len(rows))
+    longest = max(len(row) for row in rows)
+    chunk = PREFILL_CHUNK if jit else longest
+    width = max(longest, chunk)                                # at least one chunk: one prefill program
+    needed = width + max_new_tokens
+    max_length = needed if max_length is None else positive_int("max_length", max_length)
+    if max_length < needed:
+        raise ValueError(f"max_length={max_length} cannot hold the prompts (padded to {width} tokens) plus "
+                         f"{max_new_tokens} new tokens; pass max_length >= {needed}")
+    tokens = np.full((len(rows), width), pad_id, "int32")
+    padding = np.array([width - len(row) for row in rows])
+    for index, row in enumerate(rows):
+        tokens[index, padding[index]:] = row
+    mask = ops.convert_to_tensor(np.arange(max_length)[None, :] >= padding[:, None])
+    cache = model.init_cache(len(rows), max_length)
+
+    extend = _compiled(model, "extend_masked", jit)
+    for start in range(0, width, chunk):
+        # The last chunk ends at the last slot, recomputing a few slots of the one before when it overlaps
+        # (the same tokens at the same slots: the same keys and values).
+        start = min(start, width - chunk)
+        logits, cache = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), cache,
+                               ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(chunk - 1, "int32"),
+                               mask)
+    first = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
+    stop_matrix = np.full((len(rows), max(1, max(len(s) for s in stops))), -1, "int32")
+    for index, row_stops in enumerate(stops):
+        stop_matrix[index, : len(row_stops)] = sorted(row_stops)
+    buffer = np.full((len(rows), max_new_tokens), pad_id, "int32")
+    buffer[:, 0] = first
+    if max_new_tokens > 1:
+        loop = _compiled(model, "greedy_batch", jit)
+        buffer, _ = loop(ops.convert_to_tensor(first), cache, ops.convert_to_tensor(width, "int32"),
+                         ops.convert_to_tensor(max_new_tokens - 1, "int32"), ops.convert_to_tensor(stop_matrix),
+                         mask, ops.convert_to_tensor(buffer), ops.convert_to_tensor(pad_id, "int32"))
+        buffer = ops.convert_to_numpy(buffer)
+    new_tokens = []
+    for row, row_stops in zip(buffer.tolist(), stops):
+        end = next((i + 1 for i, token in enumerate(row) if token in row_stops), len(row))
+        new_tokens.append(row[:end])
+    return new_tokens

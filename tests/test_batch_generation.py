@@ -1,0 +1,118 @@
+"""llmbook.generation.generate_batch: greedy decoding of left-padded prompts with one KV cache gives, row
+by row, the tokens of one-at-a-time decoding (and of a brute-force forward pass); per-row stops; bad input."""
+
+import numpy as np
+import pytest
+
+from llmbook.generation import generate, generate_batch
+from tests._backend import to_numpy
+
+VOCAB = 48
+CACHE, NEW = 64, 10                       # one cache size and length for every call: fewer compilations
+LENGTHS = (5, 1, 37, 12, 33, 2)          # shorter and longer than one prefill chunk (32)
+
+
+@pytest.fixture(scope="module")
+def llama():
+    from llmbook.models import LlamaDecoder
+    from llmbook.training import set_seed
+
+    set_seed(11, keras=True)
+    return LlamaDecoder(vocab_size=VOCAB, num_layers=2, hidden_dim=32, num_heads=4, num_kv_heads=2,
+                        intermediate_dim=64, rope_theta=10000.0)
+
+
+@pytest.fixture(scope="module")
+def rope_gpt():
+    from llmbook.models import GPT
+    from llmbook.training import set_seed
+
+    set_seed(12, keras=True)
+    return GPT(vocab_size=VOCAB, max_length=128, num_layers=2, num_heads=2, hidden_dim=16, positions="rope")
+
+
+def random_prompts(lengths=LENGTHS, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(1, VOCAB, length).tolist() for length in lengths]
+
+
+def one_at_a_time(model, prompts, new_tokens, stops=None):
+    stops = stops or [()] * len(prompts)
+    return [generate(model, prompt, new_tokens, stop_tokens=row_stops, max_length=CACHE)
+            for prompt, row_stops in zip(prompts, stops)]
+
+
+@pytest.mark.parametrize("name", ["llama", "rope_gpt"])
+@pytest.mark.parametrize("jit", [True, False])
+def test_batched_greedy_equals_one_prompt_at_a_time(name, jit, request):
+    model = request.getfixturevalue(name)
+    prompts = random_prompts()
+    assert generate_batch(model, prompts, NEW, jit=jit, max_length=CACHE) == one_at_a_time(model, prompts, NEW)
+
+
+def test_batched_greedy_equals_a_brute_force_forward_pass(llama):
+    # Independent of any cache: the full unpadded sequence through model(), the argmax appended each step.
+    prompts = random_prompts(seed=1)
+    expected = []
+    for prompt in prompts:
+        ids = list(prompt)
+        for _ in range(NEW):
+            ids.append(int(np.argmax(to_numpy(llama(np.array([ids], "int32")))[0, -1])))
+        expected.append(ids[len(prompt):])
+    assert generate_batch(llama, prompts, NEW, max_length=CACHE) == expected
+
+
+def test_each_row_stops_at_its_own_stop_token(llama):
+    prompts = random_prompts(seed=2)
+    free = one_at_a_time(llama, prompts, NEW)
+    # Row r stops at the token it emits at step r + 1 (different in every row); the others go on.
+    stops = [[row[min(r + 1, len(row) - 1)]] for r, row in enumerate(free)]
+    expected = [row[: row.index(stop[0]) + 1] for row, stop in zip(free, stops)]
+    assert generate_batch(llama, prompts, NEW, stop_tokens=stops, max_length=CACHE) == expected
+    assert expected == one_at_a_time(llama, prompts, NEW, stops)
+    assert len({len(row) for row in expected}) > 1
+    # One shared stop list: only the rows that emit it stop; a finished row does not change the others.
+    shared = [free[0][2]]
+    got = generate_batch(llama, prompts, NEW, stop_tokens=shared, max_length=CACHE)
+    assert got == one_at_a_time(llama, prompts, NEW, [shared] * len(prompts))
+    assert any(len(row) < NEW for row in got) and any(len(row) == NEW for row in got)
+
+
+def test_a_batch_of_one_and_a_first_token_that_stops(llama):
+    prompt = random_prompts((9,), seed=3)[0]
+    alone = generate(llama, prompt, NEW, max_length=CACHE)
+    assert generate_batch(llama, [prompt], NEW, max_length=CACHE) == [alone]
+    assert generate_batch(llama, [prompt], NEW, stop_tokens=[alone[0]], max_length=CACHE) == [alone[:1]]
+    assert generate_batch(llama, [prompt], NEW, max_length=CACHE, pad_id=VOCAB - 1) == [alone]
+    assert generate_batch(llama, [prompt] * len(LENGTHS), 1, max_length=CACHE) == [alone[:1]] * len(LENGTHS)
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_absolute_positions_are_refused(positions):
+    from llmbook.models import GPT
+
+    model = GPT(vocab_size=VOCAB, max_length=64, num_layers=1, num_heads=2, hidden_dim=8, positions=positions)
+    with pytest.raises(ValueError, match="shifts absolute positions.*rotary positions"):
+        generate_batch(model, [[1, 2], [3]], 4)
+
+
+def test_bad_input_is_refused_clearly(llama):
+    cases = [
+        ([], 4, {}, ValueError, "prompts is empty"),
+        ("hello", 4, {}, TypeError, "must be a list of prompts"),
+        ([[1, 2], "ab"], 4, {}, TypeError, "prompt 1 is text"),
+        ([[1, 2], 3], 4, {}, TypeError, "prompt 1 must be a 1-D sequence"),
+        ([[1, 2], [[3]]], 4, {}, TypeError, "prompt 1 must be a 1-D sequence"),
+        ([[1], []], 4, {}, ValueError, "prompt 1: prompt_ids is empty"),
+        ([[1, VOCAB]], 4, {}, ValueError, "outside the model's vocabulary"),
+        ([[1, 2]], 0, {}, ValueError, "max_new_tokens"),
+        ([[1, 2]], -3, {}, ValueError, "max_new_tokens"),
+        ([[1, 2]], 4, {"max_length": 10}, ValueError, "max_length=10 cannot hold"),
+        ([[1], [2]], 4, {"stop_tokens": [[1], [2], [3]]}, ValueError, "3 entries for 2 prompts"),
+        ([[1], [2]], 4, {"stop_tokens": [1, [2]]}, TypeError, "mixes ids and lists"),
+        ([[1], [2]], 4, {"stop_tokens": ["\n"]}, TypeError, "not text"),
+        ([[1]], 4, {"pad_id": VOCAB}, ValueError, "pad_id"),
+    ]
+    for prompts, new_tokens, options, error, message in cases:
+        with pytest.raises(error, match=message):
+            generate_batch(llama, prompts, new_tokens, **options)
