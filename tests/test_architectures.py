@@ -1,5 +1,6 @@
 """llmbook.models.architectures: the parameter formula against Keras's count and against two real
-checkpoints, and the attention pattern of each family checked by perturbing inputs."""
+checkpoints, the attention pattern of each family checked by perturbing inputs, and the builder's models
+against the backbones' configurations."""
 
 import importlib.util
 from pathlib import Path
@@ -139,11 +140,73 @@ def test_bad_specs_are_refused(kwargs, message):
         TransformerSpec(**{**base, **kwargs})
 
 
-def test_counted_only_parts_are_refused_by_the_builder_and_replace_checks_fields():
-    with pytest.raises(ValueError, match="does not build token_types, pooler"):
-        build_transformer(_spec("encoder-only", token_types=2, pooler=True))
+@pytest.mark.parametrize("kind, extra", [
+    ("encoder-only", dict(token_types=2, pooler=True, norm_first=False, embedding_norm=True, lm_head=False)),
+    ("encoder-only", dict(tie_embeddings=True, positions="rope", norm="rms")),
+    ("decoder-only", dict(tie_embeddings=True, mlp="gelu_approximate")),
+    ("decoder-only", dict(tie_embeddings=True, positions="rope", norm="rms", mlp="swiglu", use_bias=False)),
+])
+def test_single_stack_extras_are_built_and_counted(kind, extra):
+    spec = _spec(kind, **extra)
+    model = build_transformer(spec)
+    assert model.count_params() == spec.total_parameters
+    width = spec.vocab_size if spec.lm_head else spec.dim
+    assert tuple(model(_inputs(kind, np.random.default_rng(0))).shape) == (2, 6, width)
+
+
+def test_parts_a_kind_does_not_have_are_refused_and_replace_checks_fields():
+    with pytest.raises(ValueError, match="decoder-only model here has no token_types, pooler"):
+        build_transformer(_spec("decoder-only", token_types=2, pooler=True))
+    with pytest.raises(ValueError, match="encoder-decoder model here has no tie_embeddings"):
+        build_transformer(_spec("encoder-decoder", tie_embeddings=True))
     tied = _spec("decoder-only", tie_embeddings=True)
     assert _spec("decoder-only").total_parameters - tied.total_parameters == 32 * 97 + 97
     assert tied.replace(tie_embeddings=False) == _spec("decoder-only")
     with pytest.raises(ValueError, match="unknown field"):
         tied.replace(layers=3)
+
+
+@pytest.mark.parametrize("backbone", ["decoder", "encoder"])
+def test_the_spec_defaults_are_the_backbone_defaults(backbone):
+    import dataclasses
+    import inspect
+
+    from llmbook.models import TransformerDecoder, TransformerEncoder
+
+    cls = TransformerDecoder if backbone == "decoder" else TransformerEncoder
+    parameters = inspect.signature(cls.__init__).parameters
+    renamed = {"dim": "hidden_dim", "token_types": "num_segments"}
+    compared = 0
+    for field in dataclasses.fields(TransformerSpec):
+        name = renamed.get(field.name, field.name)
+        if field.default is dataclasses.MISSING or name not in parameters:
+            continue
+        assert parameters[name].default == field.default, f"{field.name}: spec {field.default!r}, {cls.__name__} " \
+                                                           f"{parameters[name].default!r}"
+        compared += 1
+    assert compared >= (12 if backbone == "decoder" else 14)
+
+
+def test_a_spec_builds_the_llama_decoder_it_describes():
+    """A decoder-only spec with Llama's options is a LlamaDecoder: the same variables, and the same logits on
+    the same weights (copied by variable path), with a RoPE base and epsilon that are not the defaults."""
+    from llmbook.models import LlamaDecoder
+
+    spec = TransformerSpec("decoder-only", vocab_size=97, dim=32, num_layers=2, num_heads=4, num_kv_heads=2,
+                           intermediate_dim=48, positions="rope", norm="rms", mlp="swiglu", use_bias=False,
+                           tie_embeddings=True, rope_theta=500.0, norm_epsilon=1e-3)
+    built = build_transformer(spec)
+    llama = LlamaDecoder(vocab_size=97, num_layers=2, hidden_dim=32, num_heads=4, num_kv_heads=2,
+                         intermediate_dim=48, rope_theta=500.0, norm_epsilon=1e-3, max_length=512,
+                         name="decoder_only")
+    ids = _inputs("decoder-only", np.random.default_rng(3))
+    llama(ids)
+    values = {v.path: keras.ops.convert_to_numpy(v) for v in llama.weights}
+    assert sorted(v.path for v in built.weights) == sorted(values)
+    for variable in built.weights:
+        variable.assign(values[variable.path])
+    np.testing.assert_allclose(np.asarray(built(ids)), np.asarray(llama(ids)), atol=1e-6)
+    other_base = build_transformer(spec.replace(rope_theta=10000.0))
+    for variable in other_base.weights:
+        variable.assign(values[variable.path])
+    assert np.abs(np.asarray(other_base(ids)) - np.asarray(llama(ids))).max() > 1e-4   # the base reaches the blocks

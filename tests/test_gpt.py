@@ -1,11 +1,12 @@
-"""GPT and the Llama-style decoder: shapes, causality, padding, KV cache, .keras round trips, bad input."""
+"""The decoder backbone and its GPT and Llama configurations: shapes, causality, padding, KV cache, variable
+paths, .keras round trips, bad input."""
 
 import llmbook  # noqa: F401
 import keras
 import numpy as np
 import pytest
 
-from llmbook.models import GPT, LlamaDecoder
+from llmbook.models import GPT, LlamaDecoder, TransformerDecoder
 from tests._backend import to_numpy  # noqa: E402
 
 
@@ -17,6 +18,12 @@ def small_models():
         "gpt-rope": lambda: GPT(vocab_size=30, max_length=16, num_layers=1, num_heads=2, hidden_dim=8, positions="rope"),
         "llama": lambda: LlamaDecoder(vocab_size=30, num_layers=2, hidden_dim=16, num_heads=4, num_kv_heads=2,
                                       intermediate_dim=24, rope_theta=500.0, max_length=16),
+        "post-ln-sinusoidal": lambda: TransformerDecoder(vocab_size=30, num_layers=2, num_heads=2, hidden_dim=8,
+                                                         positions="sinusoidal", norm_first=False,
+                                                         embedding_norm=True, mlp="gelu", max_length=16),
+        "no-positions-gqa": lambda: TransformerDecoder(vocab_size=30, num_layers=1, num_heads=4, num_kv_heads=1,
+                                                       hidden_dim=16, head_dim=6, positions="none",
+                                                       tie_embeddings=True, max_length=16),
     }
 
 
@@ -129,3 +136,71 @@ def test_cache_attention_mask_of_the_wrong_shape_is_refused():
     model = small_models()["llama"]()
     with pytest.raises(ValueError, match="attention_mask must have shape \\(batch, cache_length\\)"):
         model.call_with_cache(IDS[:, :3], model.init_cache(2, 12), 0, attention_mask=np.ones((2, 3), bool))
+
+
+# --- the configurations keep the variables the weight loaders map ------------------------------------------
+
+def _paths(model):
+    return [v.path.split("/", 1)[1] for v in model.weights]
+
+
+def test_gpt_and_llama_variable_paths_are_the_ones_the_loaders_map():
+    gpt = GPT(vocab_size=30, max_length=16, num_layers=1, num_heads=2, hidden_dim=8, tie_embeddings=False)
+    gpt.build((None, None))
+    gpt_block = [f"block_0/{name}" for name in (
+        "attention/query/kernel", "attention/query/bias", "attention/key/kernel", "attention/key/bias",
+        "attention/value/kernel", "attention/value/bias", "attention/output/kernel", "attention/output/bias",
+        "attention_norm/gamma", "attention_norm/beta", "mlp/up/kernel", "mlp/up/bias", "mlp/down/kernel",
+        "mlp/down/bias", "mlp_norm/gamma", "mlp_norm/beta")]
+    # Keras lists weights in the order the layers were assigned: the head before the positions.
+    assert _paths(gpt) == ["token_embedding/embeddings", "lm_head/kernel", "position_embedding/embeddings",
+                           *gpt_block, "final_norm/gamma", "final_norm/beta"]
+    llama = LlamaDecoder(vocab_size=30, num_layers=1, hidden_dim=16, num_heads=4, num_kv_heads=2, intermediate_dim=24)
+    llama.build((None, None))
+    assert _paths(llama) == ["token_embedding/embeddings", *[f"block_0/{name}" for name in (
+        "attention/query/kernel", "attention/key/kernel", "attention/value/kernel", "attention/output/kernel",
+        "attention_norm/gamma", "mlp/gate/kernel", "mlp/up/kernel", "mlp/down/kernel", "mlp_norm/gamma")],
+        "final_norm/gamma"]
+
+
+@pytest.mark.parametrize("name, explicit", [
+    ("gpt-sinusoidal", lambda: TransformerDecoder(vocab_size=30, num_layers=1, num_heads=2, hidden_dim=8,
+                                                  max_length=16, positions="sinusoidal", norm="layer",
+                                                  mlp="gelu_approximate", lm_head_bias=False)),
+    ("llama", lambda: TransformerDecoder(vocab_size=30, num_layers=2, hidden_dim=16, num_heads=4, num_kv_heads=2,
+                                         intermediate_dim=24, positions="rope", rope_theta=500.0, norm="rms",
+                                         mlp="swiglu", use_bias=False, tie_embeddings=True, max_length=16)),
+])
+def test_a_configuration_is_the_backbone_with_its_options_spelled_out(name, explicit):
+    # GPT and LlamaDecoder only set defaults: the backbone with those options written out has the same
+    # variables and, on the same weights (copied by path), the same logits.
+    configured, spelled_out = small_models()[name](), explicit()
+    configured(IDS), spelled_out(IDS)
+    values = dict(zip(_paths(configured), (to_numpy(v) for v in configured.weights)))
+    assert _paths(spelled_out) == list(values)
+    for path, variable in zip(_paths(spelled_out), spelled_out.weights):
+        variable.assign(values[path])
+    np.testing.assert_allclose(to_numpy(spelled_out(IDS)), to_numpy(configured(IDS)), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(small_models()))
+def test_get_config_rebuilds_the_same_configuration(name):
+    model = small_models()[name]()
+    model.build((None, None))
+    config = model.get_config()
+    rebuilt = type(model).from_config(config)
+    assert type(rebuilt) is type(model) and rebuilt.get_config() == config
+    rebuilt.build((None, None))
+    assert [(v.path.split("/", 1)[1], tuple(v.shape)) for v in rebuilt.weights] == \
+           [(v.path.split("/", 1)[1], tuple(v.shape)) for v in model.weights]
+
+
+def test_without_a_head_the_backbone_returns_hidden_states():
+    model = TransformerDecoder(vocab_size=30, num_layers=1, num_heads=2, hidden_dim=8, lm_head=False, max_length=16)
+    hidden = to_numpy(model(IDS))
+    assert hidden.shape == (2, 10, 8)
+    # The last stage is the final LayerNorm: every position has mean 0 and variance 1 (gamma 1, beta 0).
+    np.testing.assert_allclose(hidden.mean(-1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(hidden.var(-1), 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="tie_embeddings needs lm_head=True"):
+        TransformerDecoder(vocab_size=30, lm_head=False, tie_embeddings=True)

@@ -23,6 +23,12 @@ from llmbook.layers.normalization import LayerNorm, RMSNorm
 
 NORMS = ("layer", "rms")
 MLPS = ("gelu", "gelu_approximate", "swiglu")
+#: How a model tells attention where each token is: a learned table, fixed sinusoids (both added to the
+#: embeddings), rotary embeddings inside attention, or nothing.
+POSITIONS = ("learned", "sinusoidal", "rope", "none")
+#: Defaults shared by the blocks, the model backbones and ``TransformerSpec``.
+NORM_EPSILON = 1e-5
+ROPE_THETA = 10000.0
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
@@ -72,7 +78,7 @@ class TransformerBlock(SingleInputBuild, keras.layers.Layer):
     def __init__(self, num_heads: int, intermediate_dim: int, head_dim: int | None = None,
                  num_kv_heads: int | None = None, norm_first: bool = True, norm: str = "layer",
                  mlp: str = "gelu", causal: bool = False, rope_theta: float | None = None,
-                 use_bias: bool = True, norm_epsilon: float = 1e-5, dropout: float = 0.0,
+                 use_bias: bool = True, norm_epsilon: float = NORM_EPSILON, dropout: float = 0.0,
                  cross_attention: bool = False, context_dim: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if norm not in NORMS:

@@ -5,9 +5,11 @@ from llmbook.models.ngram import BOS, EOS, UNK, NGramLanguageModel
 __all__ = ["BOS", "EOS", "UNK", "NGramLanguageModel"]
 
 # Keras models load lazily, so that ``from llmbook.models import NGramLanguageModel`` does not import TensorFlow.
-_LAZY = {"GPT": "llmbook.models.gpt", "CausalTransformer": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama",
+_LAZY = {"TransformerDecoder": "llmbook.models.decoder", "TransformerEncoder": "llmbook.models.encoder",
+         "GPT": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama",
          "BertEncoder": "llmbook.models.bert", "BertPretrainer": "llmbook.models.bert",
-         "BertClassifier": "llmbook.models.bert", "SentenceEncoder": "llmbook.models.bert"}
+         "BertClassifier": "llmbook.models.bert", "SentenceEncoder": "llmbook.models.bert",
+         "TransformerSpec": "llmbook.models.architectures", "build_transformer": "llmbook.models.architectures"}
 __all__ += list(_LAZY)
 
 

@@ -13,15 +13,19 @@ checked against each other.
   the original Transformer and T5).
 
 The formula and the builder cover learned, sinusoidal or rotary positions, LayerNorm or RMSNorm, GELU
-or SwiGLU MLPs, grouped-query attention and biases on or off. The formula also counts three things the
-builder does not build (it refuses them with an error): BERT's token-type embeddings and ``[CLS]``
-pooler, and an output head tied to the input embedding.
+or SwiGLU MLPs, grouped-query attention, biases on or off, and an output head tied to the input
+embedding. A decoder-only spec is built as the decoder backbone
+(:class:`~llmbook.models.decoder.TransformerDecoder`, the class behind ``GPT`` and ``LlamaDecoder``), an
+encoder-only one as the encoder backbone (:class:`~llmbook.models.encoder.TransformerEncoder`, behind
+``BertEncoder``; it also builds BERT's token-type embeddings and ``[CLS]`` pooler), and an
+encoder-decoder as a Keras functional graph of the same blocks, whose decoder blocks cross-attend to the
+encoder's output. The spec's defaults are the backbones' defaults.
 
 >>> spec = TransformerSpec("decoder-only", vocab_size=256, dim=32, num_layers=2, num_heads=4,
 ...                        intermediate_dim=64, max_length=64)
 >>> spec.total_parameters
 35840
->>> build_transformer(spec).count_params()  # doctest: +SKIP
+>>> build_transformer(spec).count_params()
 35840
 """
 
@@ -29,16 +33,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from llmbook.validation import positive_int
+import keras
+
+from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
+from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
+from llmbook.models.backbone import check_transformer_shape, make_blocks, make_norm
+from llmbook.models.decoder import TransformerDecoder
+from llmbook.models.encoder import TransformerEncoder
+from llmbook.validation import non_negative_int, positive_int
 
 KINDS = ("encoder-only", "decoder-only", "encoder-decoder")
-POSITIONS = ("learned", "sinusoidal", "rope", "none")
-NORMS = ("layer", "rms")
-MLPS = ("gelu", "gelu_approximate", "swiglu")
-
-
-def _positive(name: str, value) -> None:
-    positive_int(name, value)
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,13 @@ class TransformerSpec:
         use_bias: biases in the attention and MLP projections and the output head.
         norm_first: pre-LN (True; adds one final norm per stack) or post-LN (False).
         embedding_norm: a norm right after the embeddings (BERT).
-        token_types: rows of a segment-embedding table (BERT: 2); counted only.
-        pooler: BERT's ``d x d`` ``[CLS]`` pooler; counted only.
+        token_types: rows of a segment-embedding table (BERT: 2; encoder-only models).
+        pooler: BERT's ``d x d`` ``[CLS]`` pooler (encoder-only models).
         lm_head: a ``d -> vocab_size`` output layer (the logits); False gives hidden states.
-        tie_embeddings: the output layer reuses the embedding matrix (GPT-2, Llama-style small models);
-            counted only.
+        tie_embeddings: the output layer reuses the embedding matrix (GPT-2, Llama-style small models;
+            single-stack models).
+        rope_theta: the RoPE base, with ``positions="rope"`` (no parameters).
+        norm_epsilon: epsilon of every norm (no parameters).
 
     Raises:
         ValueError: for an unknown kind/positions/norm/mlp, a non-positive size, heads that do not
@@ -94,29 +100,22 @@ class TransformerSpec:
     pooler: bool = False
     lm_head: bool = True
     tie_embeddings: bool = False
+    rope_theta: float = ROPE_THETA
+    norm_epsilon: float = NORM_EPSILON
 
     def __post_init__(self):
-        for name, allowed in (("kind", KINDS), ("positions", POSITIONS), ("norm", NORMS), ("mlp", MLPS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
-        for name in ("vocab_size", "dim", "num_layers", "num_heads", "intermediate_dim", "max_length"):
-            _positive(name, getattr(self, name))
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        check_transformer_shape(hidden_dim=self.dim, num_heads=self.num_heads, num_kv_heads=self.num_kv_heads,
+                                head_dim=self.head_dim, positions=self.positions, norm=self.norm, mlp=self.mlp,
+                                width_name="dim")
+        for name in ("vocab_size", "num_layers", "intermediate_dim", "max_length"):
+            positive_int(name, getattr(self, name))
         if self.decoder_layers is not None:
             if self.kind != "encoder-decoder":
                 raise ValueError(f"decoder_layers is only for an encoder-decoder, not a {self.kind} model")
-            _positive("decoder_layers", self.decoder_layers)
-        if self.head_dim is None and self.dim % self.num_heads:
-            raise ValueError(f"dim={self.dim} is not divisible by num_heads={self.num_heads}; pass head_dim")
-        if self.head_dim is not None:
-            _positive("head_dim", self.head_dim)
-        if self.num_kv_heads is not None:
-            _positive("num_kv_heads", self.num_kv_heads)
-            if self.num_heads % self.num_kv_heads:
-                raise ValueError(f"num_kv_heads={self.num_kv_heads} must divide num_heads={self.num_heads}")
-        if self.positions == "rope" and self.resolved_head_dim % 2:
-            raise ValueError(f"rotary positions need an even head_dim, got {self.resolved_head_dim}")
-        if self.token_types < 0:
-            raise ValueError(f"token_types must be >= 0, got {self.token_types}")
+            positive_int("decoder_layers", self.decoder_layers)
+        non_negative_int("token_types", self.token_types)
         if self.tie_embeddings and not self.lm_head:
             raise ValueError("tie_embeddings needs lm_head=True (it is the head that is tied)")
 
@@ -206,73 +205,83 @@ class TransformerSpec:
 
 
 # --- the builder ------------------------------------------------------------------------------------
-def _embed(spec: TransformerSpec, token_embedding, ids, name: str):
-    from llmbook.layers import LayerNorm, PositionEmbedding, RMSNorm, SinusoidalPositionEmbedding
+def _backbone_arguments(spec: TransformerSpec) -> dict:
+    """The backbone arguments that a spec's fields set (every one: no default is chosen here)."""
+    return dict(vocab_size=spec.vocab_size, hidden_dim=spec.dim, num_layers=spec.num_layers, num_heads=spec.num_heads,
+                intermediate_dim=spec.intermediate_dim, max_length=spec.max_length, num_kv_heads=spec.num_kv_heads,
+                head_dim=spec.head_dim, positions=spec.positions, norm=spec.norm, mlp=spec.mlp,
+                use_bias=spec.use_bias, norm_first=spec.norm_first, embedding_norm=spec.embedding_norm,
+                lm_head=spec.lm_head, tie_embeddings=spec.tie_embeddings, rope_theta=spec.rope_theta,
+                norm_epsilon=spec.norm_epsilon)
 
+
+def _refuse(spec: TransformerSpec, parts) -> None:
+    unsupported = [name for name in parts if getattr(spec, name)]
+    if unsupported:
+        raise ValueError(f"a {spec.kind} model here has no {', '.join(unsupported)}; set them to 0/False "
+                         "(token types and the pooler belong to encoder-only models; the tied head to single stacks)")
+
+
+def _embed(spec: TransformerSpec, token_embedding, ids, name: str):
     x = token_embedding(ids)
     if spec.positions == "learned":
         x = x + PositionEmbedding(spec.max_length, name=f"{name}_positions")(x)
     elif spec.positions == "sinusoidal":
         x = x + SinusoidalPositionEmbedding(name=f"{name}_positions")(x)
     if spec.embedding_norm:
-        norm = LayerNorm if spec.norm == "layer" else RMSNorm
-        x = norm(name=f"{name}_embedding_norm")(x)
+        x = make_norm(spec.norm, spec.norm_epsilon, f"{name}_embedding_norm")(x)
     return x
 
 
 def _stack(spec: TransformerSpec, x, layers: int, name: str, causal: bool, context=None):
-    from llmbook.layers import LayerNorm, RMSNorm, TransformerBlock
-
-    for i in range(layers):
-        block = TransformerBlock(
-            num_heads=spec.num_heads, intermediate_dim=spec.intermediate_dim, head_dim=spec.head_dim,
-            num_kv_heads=spec.num_kv_heads, norm_first=spec.norm_first, norm=spec.norm, mlp=spec.mlp,
-            causal=causal, rope_theta=10000.0 if spec.positions == "rope" else None, use_bias=spec.use_bias,
-            cross_attention=context is not None, name=f"{name}_block_{i}",
-        )
+    blocks = make_blocks(layers, causal=causal, num_heads=spec.num_heads, intermediate_dim=spec.intermediate_dim,
+                         head_dim=spec.head_dim, num_kv_heads=spec.num_kv_heads, norm_first=spec.norm_first,
+                         norm=spec.norm, mlp=spec.mlp, positions=spec.positions, rope_theta=spec.rope_theta,
+                         use_bias=spec.use_bias, norm_epsilon=spec.norm_epsilon, dropout=0.0,
+                         cross_attention=context is not None, prefix=f"{name}_")
+    for block in blocks:
         x = block(x) if context is None else block(x, context=context)
     if spec.norm_first:
-        norm = LayerNorm if spec.norm == "layer" else RMSNorm
-        x = norm(name=f"{name}_final_norm")(x)
+        x = make_norm(spec.norm, spec.norm_epsilon, f"{name}_final_norm")(x)
     return x
 
 
-def build_transformer(spec: TransformerSpec, name: str | None = None):
-    """The Keras functional model that ``spec`` describes, built from :mod:`llmbook.layers`.
-
-    Inputs are int token ids ``(batch, length)``; an encoder-decoder takes ``[source_ids, target_ids]``.
-    The output is ``(batch, length, vocab_size)`` logits, or ``(batch, length, dim)`` hidden states when
-    ``lm_head`` is False (for an encoder-decoder, at the target positions). There is no padding mask:
-    every position of the input is a real token.
-
-    Raises:
-        ValueError: if ``spec`` asks for parts that are counted but not built (``token_types``,
-            ``pooler``, ``tie_embeddings``); the message says which to turn off.
-    """
-    import keras
-
-    unsupported = [f for f, on in (("token_types", spec.token_types), ("pooler", spec.pooler),
-                                   ("tie_embeddings", spec.tie_embeddings)) if on]
-    if unsupported:
-        raise ValueError(f"build_transformer does not build {', '.join(unsupported)} (they are only counted by "
-                         "parameter_breakdown); set them to 0/False to build the model")
-    name = name or spec.kind.replace("-", "_")
+def _encoder_decoder(spec: TransformerSpec, name: str):
     token_embedding = keras.layers.Embedding(spec.vocab_size, spec.dim, name="token_embedding")
     head = keras.layers.Dense(spec.vocab_size, use_bias=spec.use_bias, name="lm_head") if spec.lm_head else None
+    source = keras.Input((None,), dtype="int32", name="source_ids")
+    target = keras.Input((None,), dtype="int32", name="target_ids")
+    context = _stack(spec, _embed(spec, token_embedding, source, "encoder"), spec.num_layers, "encoder", causal=False)
+    x = _stack(spec, _embed(spec, token_embedding, target, "decoder"), spec.resolved_decoder_layers, "decoder",
+               causal=True, context=context)
+    return keras.Model([source, target], head(x) if head is not None else x, name=name)
 
-    if spec.kind == "encoder-decoder":
-        source = keras.Input((None,), dtype="int32", name="source_ids")
-        target = keras.Input((None,), dtype="int32", name="target_ids")
-        context = _stack(spec, _embed(spec, token_embedding, source, "encoder"), spec.num_layers, "encoder",
-                         causal=False)
-        x = _stack(spec, _embed(spec, token_embedding, target, "decoder"), spec.resolved_decoder_layers, "decoder",
-                   causal=True, context=context)
-        inputs = [source, target]
-    else:
-        ids = keras.Input((None,), dtype="int32", name="token_ids")
-        stack_name = "encoder" if spec.kind == "encoder-only" else "decoder"
-        x = _stack(spec, _embed(spec, token_embedding, ids, stack_name), spec.num_layers, stack_name,
-                   causal=spec.kind == "decoder-only")
-        inputs = ids
-    outputs = head(x) if head is not None else x
-    return keras.Model(inputs, outputs, name=name)
+
+def build_transformer(spec: TransformerSpec, name: str | None = None):
+    """The Keras model that ``spec`` describes, built from :mod:`llmbook.layers`.
+
+    - decoder-only: a :class:`~llmbook.models.decoder.TransformerDecoder` (with the KV cache of ``GPT``);
+    - encoder-only: a :class:`~llmbook.models.encoder.TransformerEncoder` without implicit padding mask
+      (``pad_id=None``: every position of the input is a real token unless a ``padding_mask`` is passed);
+    - encoder-decoder: a functional model over ``[source_ids, target_ids]`` whose source and target share
+      one embedding table; it has no padding mask.
+
+    Inputs are int token ids ``(batch, length)``. The output is ``(batch, length, vocab_size)`` logits, or
+    ``(batch, length, dim)`` hidden states when ``lm_head`` is False (for an encoder-decoder, at the target
+    positions). The model is built: ``count_params()`` equals ``spec.total_parameters``.
+
+    Raises:
+        ValueError: for parts the kind does not have here: ``token_types`` or ``pooler`` outside an
+            encoder-only model, ``tie_embeddings`` on an encoder-decoder.
+    """
+    name = name or spec.kind.replace("-", "_")
+    if spec.kind == "decoder-only":
+        _refuse(spec, ("token_types", "pooler"))
+        model = TransformerDecoder(**_backbone_arguments(spec), name=name)
+        model.build((None, None))
+        return model
+    if spec.kind == "encoder-only":
+        return TransformerEncoder(**_backbone_arguments(spec), num_segments=spec.token_types, pooler=spec.pooler,
+                                  name=name)
+    _refuse(spec, ("token_types", "pooler", "tie_embeddings"))
+    return _encoder_decoder(spec, name)

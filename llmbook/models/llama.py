@@ -6,6 +6,8 @@ attention instead of a learned position table, a SwiGLU MLP instead of GELU, gro
 heads and 3 key/value heads of size 64, SwiGLU width 1536, RoPE base 100,000, RMSNorm epsilon 1e-5,
 vocabulary 49,152, output head tied to the embedding.
 
+:class:`LlamaDecoder` is the :class:`~llmbook.models.decoder.TransformerDecoder` with these settings.
+
 >>> import numpy as np
 >>> model = LlamaDecoder(vocab_size=40, num_layers=2, hidden_dim=16, num_heads=4, num_kv_heads=2,
 ...                      intermediate_dim=32)
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import keras
 
-from llmbook.layers import RMSNorm, TransformerBlock
-from llmbook.models.gpt import CausalTransformer, _positive
+from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
+from llmbook.models.decoder import TransformerDecoder
+
+#: The options a Llama-style decoder fixes; any of them can still be overridden by keyword.
+LLAMA_OPTIONS = dict(positions="rope", norm="rms", mlp="swiglu", use_bias=False)
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
-class LlamaDecoder(CausalTransformer):
+class LlamaDecoder(TransformerDecoder):
     """Pre-RMSNorm blocks with RoPE, SwiGLU and grouped-query attention, no biases.
 
     Args:
@@ -34,6 +39,8 @@ class LlamaDecoder(CausalTransformer):
         norm_epsilon: RMSNorm epsilon.
         tie_embeddings: output head = transposed token embedding.
         max_length: the context length the model is meant for (used as the default cache size).
+        **options: any other :class:`~llmbook.models.decoder.TransformerDecoder` argument (overrides
+            :data:`LLAMA_OPTIONS`), and Keras' ``name``.
 
     Call args:
         token_ids: integer ``(batch, length)``.
@@ -47,36 +54,10 @@ class LlamaDecoder(CausalTransformer):
     """
 
     def __init__(self, vocab_size: int, num_layers: int, hidden_dim: int, num_heads: int, num_kv_heads: int,
-                 intermediate_dim: int, head_dim: int | None = None, rope_theta: float = 10000.0,
-                 norm_epsilon: float = 1e-5, tie_embeddings: bool = True, max_length: int = 2048, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size, self.num_layers = _positive("vocab_size", vocab_size), _positive("num_layers", num_layers)
-        self.hidden_dim, self.num_heads = _positive("hidden_dim", hidden_dim), _positive("num_heads", num_heads)
-        self.num_kv_heads = _positive("num_kv_heads", num_kv_heads)
-        self.intermediate_dim = _positive("intermediate_dim", intermediate_dim)
-        if num_heads % num_kv_heads:
-            raise ValueError(f"num_kv_heads={num_kv_heads} must divide num_heads={num_heads}")
-        if head_dim is None and hidden_dim % num_heads:
-            raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}; pass head_dim")
-        self.head_dim = hidden_dim // num_heads if head_dim is None else _positive("head_dim", head_dim)
-        self.rope_theta, self.norm_epsilon = float(rope_theta), float(norm_epsilon)
-        self.tie_embeddings, self.max_length = bool(tie_embeddings), _positive("max_length", max_length)
-        self._make_embeddings(self.vocab_size, self.hidden_dim, self.tie_embeddings,
-                              keras.initializers.RandomNormal(stddev=0.02))
-        self.position_embedding = None
-        self.blocks = [
-            TransformerBlock(num_heads=self.num_heads, intermediate_dim=self.intermediate_dim, head_dim=self.head_dim,
-                             num_kv_heads=self.num_kv_heads, norm_first=True, norm="rms", mlp="swiglu", causal=True,
-                             rope_theta=self.rope_theta, use_bias=False, norm_epsilon=self.norm_epsilon,
-                             name=f"block_{i}")
-            for i in range(self.num_layers)
-        ]
-        self.final_norm = RMSNorm(epsilon=self.norm_epsilon, name="final_norm")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(vocab_size=self.vocab_size, num_layers=self.num_layers, hidden_dim=self.hidden_dim,
-                      num_heads=self.num_heads, num_kv_heads=self.num_kv_heads,
-                      intermediate_dim=self.intermediate_dim, head_dim=self.head_dim, rope_theta=self.rope_theta,
-                      norm_epsilon=self.norm_epsilon, tie_embeddings=self.tie_embeddings, max_length=self.max_length)
-        return config
+                 intermediate_dim: int, head_dim: int | None = None, rope_theta: float = ROPE_THETA,
+                 norm_epsilon: float = NORM_EPSILON, tie_embeddings: bool = True, max_length: int = 2048,
+                 **options):
+        super().__init__(vocab_size, hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+                         intermediate_dim=intermediate_dim, max_length=max_length,
+                         num_kv_heads=num_kv_heads, head_dim=head_dim, rope_theta=rope_theta,
+                         norm_epsilon=norm_epsilon, tie_embeddings=tie_embeddings, **{**LLAMA_OPTIONS, **options})

@@ -1,0 +1,86 @@
+"""What the decoder and encoder backbones (and :class:`~llmbook.models.architectures.TransformerSpec`) share:
+the checks of a Transformer's shape, and the norms and blocks built from its options.
+
+>>> check_transformer_shape(hidden_dim=64, num_heads=4, num_kv_heads=2, head_dim=None, positions="rope",
+...                         norm="rms", mlp="swiglu")
+16
+"""
+
+from __future__ import annotations
+
+from llmbook.layers import LayerNorm, RMSNorm, TransformerBlock
+from llmbook.layers.transformer import MLPS, NORMS, POSITIONS
+from llmbook.validation import positive_int
+
+
+def check_transformer_shape(*, hidden_dim: int, num_heads: int, num_kv_heads: int | None, head_dim: int | None,
+                            positions: str, norm: str, mlp: str, width_name: str = "hidden_dim") -> int:
+    """Check that the options name known parts and that the heads fit the width.
+
+    Args:
+        hidden_dim: the model width.
+        num_heads: query heads.
+        num_kv_heads: key/value heads (None: ``num_heads``); must divide ``num_heads``.
+        head_dim: size per head (None: ``hidden_dim // num_heads``, which must then divide exactly).
+        positions: one of :data:`llmbook.layers.transformer.POSITIONS`.
+        norm: one of :data:`llmbook.layers.transformer.NORMS`.
+        mlp: one of :data:`llmbook.layers.transformer.MLPS`.
+        width_name: how the width is called in the messages (``TransformerSpec`` calls it ``dim``).
+
+    Returns:
+        The size per head.
+
+    Raises:
+        ValueError: for an unknown option, a non-positive size, heads that do not divide, or an odd head
+            size with rotary positions.
+    """
+    for name, value, allowed in (("positions", positions, POSITIONS), ("norm", norm, NORMS), ("mlp", mlp, MLPS)):
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+    positive_int(width_name, hidden_dim)
+    positive_int("num_heads", num_heads)
+    if num_kv_heads is not None:
+        positive_int("num_kv_heads", num_kv_heads)
+        if num_heads % num_kv_heads:
+            raise ValueError(f"num_kv_heads={num_kv_heads} must divide num_heads={num_heads}")
+    if head_dim is None:
+        if hidden_dim % num_heads:
+            raise ValueError(f"{width_name}={hidden_dim} is not divisible by num_heads={num_heads}; pass head_dim")
+        head_dim = hidden_dim // num_heads
+    positive_int("head_dim", head_dim)
+    if positions == "rope" and head_dim % 2:
+        raise ValueError(f"rotary positions need an even head_dim, got {head_dim}")
+    return int(head_dim)
+
+
+def make_norm(kind: str, epsilon: float, name: str):
+    """A :class:`~llmbook.layers.LayerNorm` (``kind="layer"``) or :class:`~llmbook.layers.RMSNorm` (``"rms"``).
+
+    Raises:
+        ValueError: for another kind.
+    """
+    if kind not in NORMS:
+        raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
+    return (LayerNorm if kind == "layer" else RMSNorm)(epsilon=epsilon, name=name)
+
+
+def make_blocks(count: int, *, causal: bool, num_heads: int, intermediate_dim: int, head_dim: int | None,
+                num_kv_heads: int | None, norm_first: bool, norm: str, mlp: str, positions: str, rope_theta: float,
+                use_bias: bool, norm_epsilon: float, dropout: float, cross_attention: bool = False,
+                prefix: str = "") -> list:
+    """``count`` :class:`~llmbook.layers.TransformerBlock` named ``{prefix}block_{i}``.
+
+    RoPE (base ``rope_theta``) is applied in self-attention exactly when ``positions == "rope"``. The other
+    arguments are the block's.
+
+    Returns:
+        A list of unbuilt blocks.
+    """
+    return [
+        TransformerBlock(num_heads=num_heads, intermediate_dim=intermediate_dim, head_dim=head_dim,
+                         num_kv_heads=num_kv_heads, norm_first=norm_first, norm=norm, mlp=mlp, causal=causal,
+                         rope_theta=rope_theta if positions == "rope" else None, use_bias=use_bias,
+                         norm_epsilon=norm_epsilon, dropout=dropout, cross_attention=cross_attention,
+                         name=f"{prefix}block_{i}")
+        for i in range(count)
+    ]
