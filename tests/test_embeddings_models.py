@@ -16,6 +16,7 @@ from keras import ops  # noqa: E402
 from llmbook.embeddings import cooccurrence_matrix, glove_loss, sgns_gradients, sgns_loss  # noqa: E402
 from llmbook.embeddings.glove import GloVe, train_glove, weighting  # noqa: E402
 from llmbook.embeddings.word2vec import Word2Vec, train_word2vec  # noqa: E402
+from llmbook.text import Vocabulary  # noqa: E402
 from tests._backend import to_numpy  # noqa: E402
 
 
@@ -92,10 +93,12 @@ def test_word2vec_one_step_equals_manual_sgd():
 
 
 def test_word2vec_errors():
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="no tokens to build a vocabulary"):
         train_word2vec([[]])
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(ValueError, match="no token occurs at least min_count=5 times"):
         train_word2vec([["a", "b"]], min_count=5)
+    with pytest.raises(ValueError, match="special tokens has count 0"):
+        train_word2vec([["a", "b", "a"]], vocabulary=Vocabulary.build([["a", "b", "a"]]))
     with pytest.raises(TypeError, match="not a string"):
         train_word2vec("the cat sat")
     with pytest.raises(TypeError, match="iterator"):
@@ -175,7 +178,7 @@ def test_glove_step_matches_manual_adagrad():
 
 
 def test_glove_errors_and_config():
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="no tokens to build a vocabulary"):
         train_glove([[]])
     with pytest.raises(ValueError, match="co-occur"):
         train_glove([["a"], ["b"]], min_count=1)
