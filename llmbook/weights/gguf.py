@@ -34,7 +34,7 @@ import numpy as np
 
 from llmbook.data.pretrained import smollm2_gguf_path
 from llmbook.gguf_format import GGUFFormatError, read_gguf_file
-from llmbook.weights.loading import Source, WeightLoadError, assign, identity, resolve, transpose
+from llmbook.weights.loading import Source, WeightLoadError, assign, resolve, transpose
 
 SUPPORTED_ARCHITECTURES = ("llama",)
 #: Chapter 10 imports the locator under this name; it is :func:`llmbook.data.pretrained.smollm2_gguf_path`.
@@ -190,12 +190,12 @@ def llama_name_map(model) -> dict[str, Source]:
     for i, block in enumerate(model.blocks):
         attention, mlp = block.attention, block.mlp
         entries += [
-            (block.attention_norm.gamma, Source(f"blk.{i}.attn_norm.weight", identity)),
+            (block.attention_norm.gamma, Source(f"blk.{i}.attn_norm.weight")),
             (attention.query.kernel, Source(f"blk.{i}.attn_q.weight", _rope_query_key(attention.num_heads))),
             (attention.key.kernel, Source(f"blk.{i}.attn_k.weight", _rope_query_key(attention.num_kv_heads))),
             (attention.value.kernel, Source(f"blk.{i}.attn_v.weight", transpose)),
             (attention.output_projection.kernel, Source(f"blk.{i}.attn_output.weight", transpose)),
-            (block.mlp_norm.gamma, Source(f"blk.{i}.ffn_norm.weight", identity)),
+            (block.mlp_norm.gamma, Source(f"blk.{i}.ffn_norm.weight")),
             (mlp.gate.kernel, Source(f"blk.{i}.ffn_gate.weight", transpose)),
             (mlp.up.kernel, Source(f"blk.{i}.ffn_up.weight", transpose)),
             (mlp.down.kernel, Source(f"blk.{i}.ffn_down.weight", transpose)),
