@@ -98,13 +98,19 @@ def test_gradient_descent_reaches_the_logistic_regression_optimum():
     np.testing.assert_array_equal(neuron.predict(x), reference.predict(x))
 
 
-def test_fit_accepts_an_optimizer():
+def test_fit_with_adam_reaches_the_logistic_regression_optimum():
+    from sklearn.linear_model import LogisticRegression
+
     from llmbook.training.optimizers import Adam
 
     x, y = _toy()
     neuron = SigmoidNeuron(3)
     losses = neuron.fit(x, y, epochs=200, optimizer=Adam(learning_rate=0.05))
-    assert losses[-1] < 0.8 * losses[0]
+    reference = LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000).fit(x, y)
+    p = reference.predict_proba(x)[:, 1]
+    optimum = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert losses[-1] == pytest.approx(optimum, abs=1e-7)
+    np.testing.assert_allclose(neuron.weights, reference.coef_[0], atol=1e-3)
 
 
 def test_binary_cross_entropy_matches_keras_and_refuses_bad_labels():

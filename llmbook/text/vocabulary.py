@@ -256,7 +256,7 @@ class Vocabulary:
         return batch
 
     def oov_rate(self, sequences: Iterable[Sequence[str]]) -> float:
-        """The fraction of tokens in ``sequences`` that are not in the vocabulary (they would become ``<unk>``).
+        """The fraction of tokens in ``sequences`` that are not in the vocabulary (``<unk>`` or dropped when encoded).
 
         Raises:
             ValueError: if ``sequences`` holds no tokens.
