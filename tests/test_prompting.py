@@ -124,6 +124,10 @@ def test_a_chat_model_gets_the_prompt_as_turns():
         {"role": "user", "content": 'Q: "ee, ff"'},
     ]]
     assert trace.answer == "ef"                                # the mimicked "A:" is dropped
+    # A chat model ends its turn itself: a reply in paragraphs is kept whole, unless stop is given.
+    model = ChatModel(lambda messages: 'The last letter of "ee" is "e".\n\nSo, "ee, ff" outputs "ef".')
+    assert standard(model, "ee, ff", SHOTS).answer == "ef"
+    assert standard(model, "ee, ff", SHOTS, stop=["\n\n"]).answer == 'The last letter of "ee" is "e".'
 
 
 def test_bad_input_is_refused_clearly():

@@ -45,7 +45,8 @@ from llmbook.prompting.models import ChatModel
 from llmbook.prompting.scoring import extract_answer
 
 STOP = ("\n\n", "\nQ:")
-"""Where a reply ends: a completion model goes on with the next ``Q:`` of its own; that part is cut."""
+"""Where a completion model's reply ends: it goes on with a next ``Q:`` of its own, and that part is cut.
+A chat model ends its turn itself, so its reply is kept whole (unless ``stop`` is given)."""
 
 _QUOTED = re.compile(r'"([^"]*)"')
 
@@ -163,13 +164,13 @@ def _check_model(model) -> None:
         raise TypeError(f"model must be a callable prompt -> text (or a ChatModel), got {type(model).__name__}")
 
 
-def ask(model, prompt: Prompt, stop: Sequence[str] = STOP) -> str:
+def ask(model, prompt: Prompt, stop: Sequence[str] | None = None) -> str:
     """The model's reply to ``prompt``: up to the first ``stop`` string, stripped, without a leading ``A:``.
 
     Args:
         model: a ``prompt -> continuation`` callable, or a :class:`ChatModel` (sent ``prompt.messages``).
         prompt: the prompt.
-        stop: strings that end the reply.
+        stop: strings that end the reply; default :data:`STOP` for a completion model, none for a chat model.
 
     Returns:
         The reply text.
@@ -182,6 +183,8 @@ def ask(model, prompt: Prompt, stop: Sequence[str] = STOP) -> str:
     if not isinstance(reply, str):
         raise TypeError(f"the model returned {type(reply).__name__}, not text: a language model here is a "
                         "callable prompt -> continuation string")
+    if stop is None:
+        stop = () if isinstance(model, ChatModel) else STOP
     ends = [reply.find(marker) for marker in stop if marker and marker in reply]
     reply = reply[: min(ends)] if ends else reply
     reply = reply.strip()
@@ -195,7 +198,7 @@ def _few_shot(method: str, model, question: str, exemplars, stop, extract) -> Tr
     return Trace(method, question, (Step(question, prompt, reply, extract(reply)),))
 
 
-def standard(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
+def standard(model, question: str, exemplars, *, stop: Sequence[str] | None = None,
              extract: Callable[[str], str] = extract_answer) -> Trace:
     """Standard few-shot prompting: exemplars with bare answers, then the question; one call.
 
@@ -203,7 +206,7 @@ def standard(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
         model: a ``prompt -> continuation`` callable or a :class:`ChatModel`.
         question: the question, without quotes.
         exemplars: e.g. ``LAST_LETTER.standard``; an empty sequence makes a zero-shot prompt.
-        stop: strings that end the reply (see :func:`ask`).
+        stop: strings that end the reply (default: see :func:`ask`).
         extract: takes the answer out of the reply (default :func:`extract_answer`).
 
     Returns:
@@ -216,7 +219,7 @@ def standard(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
     return _few_shot("standard", model, question, exemplars, stop, extract)
 
 
-def chain_of_thought(model, question: str, exemplars, *, stop: Sequence[str] = STOP,
+def chain_of_thought(model, question: str, exemplars, *, stop: Sequence[str] | None = None,
                      extract: Callable[[str], str] = extract_answer) -> Trace:
     """Chain-of-thought prompting (Wei et al., 2022): exemplars whose answers reason step by step; one call.
 
@@ -240,7 +243,7 @@ def parse_subquestions(reply: str) -> list[str]:
     return [found.strip() for found in _QUOTED.findall(reply) if found.strip()]
 
 
-def decompose(model, question: str, exemplars, *, stop: Sequence[str] = STOP) -> tuple[tuple[str, ...], Step]:
+def decompose(model, question: str, exemplars, *, stop: Sequence[str] | None = None) -> tuple[tuple[str, ...], Step]:
     """Least-to-most's first stage: the sub-questions of ``question``, from least to most complex.
 
     The list always ends with ``question`` itself: appended when the model's list does not end with it
@@ -250,7 +253,7 @@ def decompose(model, question: str, exemplars, *, stop: Sequence[str] = STOP) ->
         model: a ``prompt -> continuation`` callable or a :class:`ChatModel`.
         question: the question, without quotes.
         exemplars: decomposition exemplars, e.g. ``LAST_LETTER.decompose`` (at least one).
-        stop: strings that end the reply.
+        stop: strings that end the reply (default: see :func:`ask`).
 
     Returns:
         ``(subquestions, step)``: the sub-questions and the call (its answer is the list as quoted text).
@@ -273,7 +276,7 @@ def decompose(model, question: str, exemplars, *, stop: Sequence[str] = STOP) ->
 
 
 def least_to_most(model, question: str, *, decompose_exemplars=None, solve_exemplars,
-                  subquestions: Sequence[str] | None = None, stop: Sequence[str] = STOP,
+                  subquestions: Sequence[str] | None = None, stop: Sequence[str] | None = None,
                   extract: Callable[[str], str] = extract_answer) -> Trace:
     """Least-to-most prompting: decompose, then solve the sub-questions in order, each with the earlier ones.
 
@@ -288,7 +291,7 @@ def least_to_most(model, question: str, *, decompose_exemplars=None, solve_exemp
         solve_exemplars: for the second stage, e.g. ``LAST_LETTER.solve``.
         subquestions: give the decomposition instead of asking the model for it (the last one should be
             the question).
-        stop: strings that end each reply.
+        stop: strings that end each reply (default: see :func:`ask`).
         extract: takes each answer out of its reply (default :func:`extract_answer`).
 
     Returns:
