@@ -1,6 +1,7 @@
 """Loading and decoding speed: llmbook vs transformers on SmolLM2-135M-Instruct, and the KV cache vs no cache on a small GPT.
 
 Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64] [--load-repeats 3]
+      [--batch-size 32] [--batch-new-tokens 64] [--skip-load] [--skip-smollm2] [--skip-cache] [--skip-batch]
 
 Part 0: loading the model from the GGUF file, each load in a fresh Python process (imports not timed, the
 first TensorFlow/torch operation is): ``load_smollm2`` cold (its cache removed first: it parses the GGUF
@@ -22,6 +23,13 @@ XLA-compiled, interleaved, median of ``--repeats``. The cache is timed twice: wi
 greedy decoding uses, and with one host call per token (the path sampling uses; ``top_k=1`` makes it
 greedy), so the ratio can be read without the loop's share. The no-cache path is always one host call
 per token.
+
+Part 3: batched decoding on SmolLM2: the same ``--batch-size`` chat prompts (of different lengths) decoded
+greedily one at a time with ``generate`` and all together with ``generate_batch`` (left-padded, one KV
+cache, one device loop), ``--batch-new-tokens`` new tokens each and no stop token, so both make the same
+tokens; interleaved, median of ``--repeats``; tokens/s of each and the ratio. It checks that every row
+gives the tokens of its one-at-a-time run. The load average before and after is printed: the ratio
+depends on the cores being free (batched decoding is bound by arithmetic, one-at-a-time by memory).
 """
 
 from __future__ import annotations
@@ -191,6 +199,47 @@ def cache_part(repeats: int, new_tokens: int = 256) -> None:
           f"same tokens: {len({tuple(t) for t in tokens.values()}) == 1}")
 
 
+def batch_part(repeats: int, batch_size: int, new_tokens: int) -> None:
+    import os
+
+    from llmbook.generation import generate, generate_batch, render_chat
+    from llmbook.weights.gguf import load_smollm2
+
+    model, tokenizer, template = load_smollm2()
+    subjects = ["a lighthouse keeper", "the tides", "bread", "a violin maker", "winter in a small town",
+                "how bees find flowers", "the first telescope", "a long train journey", "why the sky is blue",
+                "a chess game between friends", "rivers and deltas", "the smell of rain"]
+    questions = [f"Tell me about {subject}." if i % 2 else f"Write a short story about {subject}, please."
+                 for i, subject in enumerate(subjects * (batch_size // len(subjects) + 1))][:batch_size]
+    prompts = [tokenizer.encode(render_chat(template, [{"role": "user", "content": q}])) for q in questions]
+    max_length = max(32, max(map(len, prompts))) + new_tokens   # one cache size: one program for all runs
+
+    def one_at_a_time():
+        return [generate(model, prompt, new_tokens, max_length=max_length) for prompt in prompts]
+
+    def batched():
+        return generate_batch(model, prompts, new_tokens, max_length=max_length)
+
+    print(f"batched decoding, SmolLM2-135M-Instruct: {batch_size} chat prompts of {min(map(len, prompts))}-"
+          f"{max(map(len, prompts))} tokens, {new_tokens} new tokens each (greedy, no stop token); "
+          f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    generate(model, prompts[0], new_tokens, max_length=max_length)     # warm-up: compile both
+    batched()
+    seconds = {"one at a time": [], "batched": []}
+    for _ in range(repeats):
+        elapsed, single_tokens = timed(one_at_a_time)
+        seconds["one at a time"].append(elapsed)
+        elapsed, batch_tokens = timed(batched)
+        seconds["batched"].append(elapsed)
+    total = batch_size * new_tokens
+    rates = {name: total / statistics.median(values) for name, values in seconds.items()}
+    for name, rate in rates.items():
+        print(f"  {name:14}: {rate:7.1f} tokens/s  (runs: {', '.join(f'{s:.1f}' for s in seconds[name])} s)")
+    same = sum(a == b for a, b in zip(single_tokens, batch_tokens))
+    print(f"  ratio batched / one at a time: {rates['batched'] / rates['one at a time']:.1f}x at batch {batch_size}; "
+          f"rows with the same tokens: {same}/{batch_size}; load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -198,6 +247,10 @@ def main() -> None:
     parser.add_argument("--skip-smollm2", action="store_true")
     parser.add_argument("--load-repeats", type=int, default=3)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-cache", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-new-tokens", type=int, default=64)
     parser.add_argument("--load-child", choices=["llmbook", "transformers"], help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,7 +268,10 @@ def main() -> None:
         load_part(args.load_repeats)
     if not args.skip_smollm2:
         smollm2_part(args.repeats, args.new_tokens)
-    cache_part(args.repeats)
+    if not args.skip_cache:
+        cache_part(args.repeats)
+    if not args.skip_batch:
+        batch_part(args.repeats, args.batch_size, args.batch_new_tokens)
 
 
 if __name__ == "__main__":
