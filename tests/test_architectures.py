@@ -184,7 +184,7 @@ def test_the_spec_defaults_are_the_backbone_defaults(backbone):
         assert parameters[name].default == field.default, f"{field.name}: spec {field.default!r}, {cls.__name__} " \
                                                            f"{parameters[name].default!r}"
         compared += 1
-    assert compared >= (12 if backbone == "decoder" else 14)
+    assert compared == (14 if backbone == "decoder" else 16)  # every defaulted field the backbone has
 
 
 def test_a_spec_builds_the_llama_decoder_it_describes():

@@ -74,6 +74,8 @@ class TransformerSpec:
             single-stack models).
         rope_theta: the RoPE base, with ``positions="rope"`` (no parameters).
         norm_epsilon: epsilon of every norm (no parameters).
+        initializer_range: standard deviation of the initial embedding tables and output head of a
+            single-stack model (not a parameter count; GPT-2 and BERT: 0.02).
 
     Raises:
         ValueError: for an unknown kind/positions/norm/mlp, a non-positive size, heads that do not
@@ -102,6 +104,7 @@ class TransformerSpec:
     tie_embeddings: bool = False
     rope_theta: float = ROPE_THETA
     norm_epsilon: float = NORM_EPSILON
+    initializer_range: float = 0.02
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -212,7 +215,7 @@ def _backbone_arguments(spec: TransformerSpec) -> dict:
                 head_dim=spec.head_dim, positions=spec.positions, norm=spec.norm, mlp=spec.mlp,
                 use_bias=spec.use_bias, norm_first=spec.norm_first, embedding_norm=spec.embedding_norm,
                 lm_head=spec.lm_head, tie_embeddings=spec.tie_embeddings, rope_theta=spec.rope_theta,
-                norm_epsilon=spec.norm_epsilon)
+                norm_epsilon=spec.norm_epsilon, initializer_range=spec.initializer_range)
 
 
 def _refuse(spec: TransformerSpec, parts) -> None:
@@ -222,10 +225,14 @@ def _refuse(spec: TransformerSpec, parts) -> None:
                          "(token types and the pooler belong to encoder-only models; the tied head to single stacks)")
 
 
+def _initializer(spec: TransformerSpec):
+    return keras.initializers.RandomNormal(stddev=spec.initializer_range)
+
+
 def _embed(spec: TransformerSpec, token_embedding, ids, name: str):
     x = token_embedding(ids)
     if spec.positions == "learned":
-        x = x + PositionEmbedding(spec.max_length, name=f"{name}_positions")(x)
+        x = x + PositionEmbedding(spec.max_length, initializer=_initializer(spec), name=f"{name}_positions")(x)
     elif spec.positions == "sinusoidal":
         x = x + SinusoidalPositionEmbedding(name=f"{name}_positions")(x)
     if spec.embedding_norm:
@@ -247,8 +254,12 @@ def _stack(spec: TransformerSpec, x, layers: int, name: str, causal: bool, conte
 
 
 def _encoder_decoder(spec: TransformerSpec, name: str):
-    token_embedding = keras.layers.Embedding(spec.vocab_size, spec.dim, name="token_embedding")
-    head = keras.layers.Dense(spec.vocab_size, use_bias=spec.use_bias, name="lm_head") if spec.lm_head else None
+    token_embedding = keras.layers.Embedding(spec.vocab_size, spec.dim, embeddings_initializer=_initializer(spec),
+                                             name="token_embedding")
+    head = None
+    if spec.lm_head:
+        head = keras.layers.Dense(spec.vocab_size, use_bias=spec.use_bias, kernel_initializer=_initializer(spec),
+                                  name="lm_head")
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target = keras.Input((None,), dtype="int32", name="target_ids")
     context = _stack(spec, _embed(spec, token_embedding, source, "encoder"), spec.num_layers, "encoder", causal=False)

@@ -29,7 +29,7 @@ from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers._base import SingleInputBuild
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
 from llmbook.models.backbone import check_transformer_shape, make_blocks, make_norm
-from llmbook.validation import positive_int, unit_rate
+from llmbook.validation import positive_int, positive_number, unit_rate
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
@@ -62,6 +62,8 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
         rope_theta: RoPE base (with ``positions="rope"``).
         norm_epsilon: epsilon of every norm.
         dropout: residual and attention-weight dropout while training.
+        initializer_range: standard deviation of the (normal) initial token embedding, position table and
+            output head (GPT-2: 0.02).
 
     Call args:
         token_ids: integer ``(batch, length)``.
@@ -82,7 +84,7 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
                  use_bias: bool = True, lm_head_bias: bool | None = None, norm_first: bool = True,
                  embedding_norm: bool = False, lm_head: bool = True, tie_embeddings: bool = False,
                  rope_theta: float = ROPE_THETA, norm_epsilon: float = NORM_EPSILON, dropout: float = 0.0,
-                 **kwargs):
+                 initializer_range: float = 0.02, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.max_length = positive_int("vocab_size", vocab_size), positive_int("max_length", max_length)
         self.num_layers, self.num_heads = positive_int("num_layers", num_layers), positive_int("num_heads", num_heads)
@@ -102,9 +104,10 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
         self.lm_head_enabled, self.tie_embeddings = bool(lm_head), bool(tie_embeddings)
         self.rope_theta, self.norm_epsilon = float(rope_theta), float(norm_epsilon)
         self.dropout = unit_rate("dropout", dropout)
+        self.initializer_range = positive_number("initializer_range", initializer_range)
         # The order in which layers (and so their seeded initializers) are made is part of the model: a
         # seed gives the same weights as long as it does not change.
-        initializer = keras.initializers.RandomNormal(stddev=0.02)
+        initializer = keras.initializers.RandomNormal(stddev=self.initializer_range)
         self.token_embedding = keras.layers.Embedding(self.vocab_size, self.hidden_dim,
                                                       embeddings_initializer=initializer, name="token_embedding")
         self.lm_head = None
@@ -238,5 +241,5 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
                       norm=self.norm, mlp=self.mlp, use_bias=self.use_bias, lm_head_bias=self.lm_head_bias,
                       norm_first=self.norm_first, embedding_norm=self.embedding_norm_enabled,
                       lm_head=self.lm_head_enabled, tie_embeddings=self.tie_embeddings, rope_theta=self.rope_theta,
-                      norm_epsilon=self.norm_epsilon, dropout=self.dropout)
+                      norm_epsilon=self.norm_epsilon, dropout=self.dropout, initializer_range=self.initializer_range)
         return config

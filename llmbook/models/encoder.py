@@ -26,7 +26,7 @@ from keras import ops
 from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
 from llmbook.models.backbone import check_transformer_shape, make_blocks, make_norm
-from llmbook.validation import non_negative_int, positive_int, unit_rate
+from llmbook.validation import non_negative_int, positive_int, positive_number, unit_rate
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
@@ -79,7 +79,7 @@ class EncoderEmbeddings(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(self.dropout)
 
     def build(self, input_shape=None):
-        self.token_embedding.build((None, None))
+        self.token_embedding.build((None, None) if input_shape is None else input_shape)
         if self.segment_embedding is not None:
             self.segment_embedding.build((None, None))
         for layer in (self.position_embedding, self.norm):
@@ -96,6 +96,9 @@ class EncoderEmbeddings(keras.layers.Layer):
         if self.norm is not None:
             x = self.norm(x)
         return self.dropout_layer(x, training=training)
+
+    def compute_output_shape(self, input_shape, *args, **kwargs):
+        return tuple(input_shape) + (self.hidden_dim,)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "hidden_dim": self.hidden_dim,
@@ -182,7 +185,7 @@ class TransformerEncoder(keras.Model):
         self.tie_embeddings, self.rope_theta = bool(tie_embeddings), float(rope_theta)
         self.norm_epsilon, self.dropout = float(norm_epsilon), unit_rate("dropout", dropout)
         self.pad_id = None if pad_id is None else int(pad_id)
-        self.initializer_range = float(initializer_range)
+        self.initializer_range = positive_number("initializer_range", initializer_range)
         # The order in which layers (and so their seeded initializers) are made is part of the model.
         self.embeddings = EncoderEmbeddings(self.vocab_size, self.hidden_dim, self.max_length, self.num_segments,
                                             positions=positions, norm=norm if embedding_norm else None,
@@ -200,7 +203,7 @@ class TransformerEncoder(keras.Model):
             self.lm_head = keras.layers.Dense(
                 self.vocab_size, use_bias=self.lm_head_bias, name="lm_head",
                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range))
-        self.embeddings.build()
+        self.embeddings.build((None, None))
         for layer in (*self.blocks, self.final_norm, self.lm_head):
             if layer is not None:
                 layer.build((None, None, self.hidden_dim))
