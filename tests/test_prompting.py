@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from llmbook.prompting import (
-    LAST_LETTER, SCAN, ChatModel, Exemplar, LanguageModelError, OpenAIChat, accuracy, chain_of_thought,
-    decompose, exact_match, extract_answer, least_to_most, normalize_answer, parse_subquestions, standard,
+    LAST_LETTER, SCAN, ChatModel, Exemplar, LanguageModelError, OpenAIChat, Prompt, accuracy, ask_all,
+    chain_of_thought, decompose, exact_match, extract_answer, least_to_most, normalize_answer, parse_subquestions,
+    run_batch, standard,
 )
 
 SHOTS = (Exemplar("ab, cd", '"bd"'), Exemplar("x", '"x"'))
@@ -149,6 +150,48 @@ def test_bad_input_is_refused_clearly():
         least_to_most(Recorder("x"), "q", subquestions=[], solve_exemplars=SHOTS)
     with pytest.raises(TypeError, match="chat model returned NoneType"):
         ChatModel(lambda messages: None)([{"role": "user", "content": "hi"}])
+
+
+class BatchCarrier:
+    """A test double with a batch method: answers like carrying_model and records each batch it gets."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, prompt):
+        raise AssertionError("run_batch must use the batch method")
+
+    def batch(self, prompts):
+        self.batches.append(list(prompts))
+        return [carrying_model(prompt) for prompt in prompts]
+
+
+def test_run_batch_gives_each_question_its_own_trace_in_lockstep():
+    questions = ["alpha, beta, gamma", "one", "sun, moon", "x, y, z, w"]
+    options = dict(decompose_exemplars=LAST_LETTER.decompose, solve_exemplars=LAST_LETTER.solve)
+    model = BatchCarrier()
+    traces = run_batch(least_to_most, model, questions, **options)
+    alone = [least_to_most(carrying_model, question, **options) for question in questions]
+    assert traces == alone
+    assert [trace.answer for trace in traces] == ["aaa", "e", "nn", "xyzw"]
+    # Round 1 decomposes all four; then one round per sub-question, the shorter questions dropping out.
+    assert [len(batch) for batch in model.batches] == [4, 4, 3, 2, 1]
+    assert model.batches[1][1] == alone[1].steps[0].prompt.text
+    few = run_batch(standard, model, ["ab, cd"], exemplars=SHOTS)
+    assert few[0] == standard(carrying_model, "ab, cd", SHOTS)
+
+
+def test_run_batch_and_ask_all_refuse_bad_input():
+    with pytest.raises(ValueError, match="method must be standard"):
+        run_batch(print, carrying_model, ["a"])
+    with pytest.raises(ValueError, match="cannot share one list of subquestions"):
+        run_batch(least_to_most, carrying_model, ["a"], solve_exemplars=SHOTS, subquestions=["a"])
+    with pytest.raises(ValueError, match="questions must be a non-empty list"):
+        run_batch(standard, carrying_model, "a", exemplars=SHOTS)
+    model = BatchCarrier()
+    model.batch = lambda prompts: ["x"]
+    with pytest.raises(ValueError, match="returned 1 replies for 2 prompts"):
+        ask_all(model, [Prompt((), "a"), Prompt((), "b")])
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -344,21 +387,28 @@ def test_local_model_is_the_greedy_continuation_up_to_the_stop_token():
     import numpy as np
 
     from llmbook.models import GPT
-    from llmbook.prompting import local_model
+    from llmbook.prompting import LocalModel
     from llmbook.training import set_seed
 
     set_seed(3, keras=True)
     tokenizer = CharTokenizer()
     model = GPT(vocab_size=len(tokenizer.alphabet) + 1, max_length=64, num_layers=1, num_heads=2, hidden_dim=16,
                 positions="rope")
+
+    def brute_force(prompt, steps=6):                         # the full forward pass per token
+        ids, greedy = tokenizer.encode(prompt), []
+        for _ in range(steps):
+            logits = np.asarray(model(np.array([ids + greedy], "int32")))
+            greedy.append(int(np.argmax(logits[0, -1])))
+        return greedy
+
     prompt = 'Q: "ab"\nA:'
-    ids = tokenizer.encode(prompt)
-    greedy = []
-    for _ in range(6):                                        # brute force: the full forward pass per token
-        logits = np.asarray(model(np.array([ids + greedy], "int32")))
-        greedy.append(int(np.argmax(logits[0, -1])))
-    assert local_model(model, tokenizer, max_new_tokens=6)(prompt) == tokenizer.decode(greedy)
+    greedy = brute_force(prompt)
+    assert LocalModel(model, tokenizer, max_new_tokens=6, max_length=40)(prompt) == tokenizer.decode(greedy)
     stop = greedy[3]
-    first_stop = greedy.index(stop)
-    text = local_model(model, tokenizer, max_new_tokens=6, stop_tokens=[stop], max_length=40)(prompt)
-    assert text == tokenizer.decode(greedy[:first_stop])
+    text = LocalModel(model, tokenizer, max_new_tokens=6, stop_tokens=[stop], max_length=40)(prompt)
+    assert text == tokenizer.decode(greedy[: greedy.index(stop)])
+    # batch(): the prompts decoded together, two at a time, each as alone
+    prompts = [prompt, 'Q: "xyz, w"\nA: "z', "a"]
+    batched = LocalModel(model, tokenizer, max_new_tokens=6, max_length=48, batch_size=2).batch(prompts)
+    assert batched == [tokenizer.decode(brute_force(p)) for p in prompts]

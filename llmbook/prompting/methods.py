@@ -164,6 +164,17 @@ def _check_model(model) -> None:
         raise TypeError(f"model must be a callable prompt -> text (or a ChatModel), got {type(model).__name__}")
 
 
+def _clean(reply, chat: bool, stop: Sequence[str] | None) -> str:
+    if not isinstance(reply, str):
+        raise TypeError(f"the model returned {type(reply).__name__}, not text: a language model here is a "
+                        "callable prompt -> continuation string")
+    if stop is None:
+        stop = () if chat else STOP
+    ends = [reply.find(marker) for marker in stop if marker and marker in reply]
+    reply = (reply[: min(ends)] if ends else reply).strip()
+    return reply[2:].lstrip() if reply.startswith("A:") else reply
+
+
 def ask(model, prompt: Prompt, stop: Sequence[str] | None = None) -> str:
     """The model's reply to ``prompt``: up to the first ``stop`` string, stripped, without a leading ``A:``.
 
@@ -176,25 +187,48 @@ def ask(model, prompt: Prompt, stop: Sequence[str] | None = None) -> str:
         The reply text.
 
     Raises:
-        TypeError: if the model does not return a string.
+        TypeError: if the model is not callable or does not return a string.
+    """
+    return ask_all(model, [prompt], stop, batch=False)[0]
+
+
+def ask_all(model, prompts: Sequence[Prompt], stop: Sequence[str] | None = None, *, batch: bool = True) -> list[str]:
+    """The replies to many prompts, each as :func:`ask` gives it.
+
+    A model with a ``batch`` method (:class:`~llmbook.prompting.models.LocalModel`'s, which decodes the
+    prompts together) gets them in one call, ``model.batch(texts_or_conversations) -> replies``; any
+    other model is called once per prompt.
+
+    Raises:
+        TypeError: if the model is not callable or does not return strings.
+        ValueError: if ``model.batch`` returns a different number of replies.
     """
     _check_model(model)
-    reply = model(prompt.messages) if isinstance(model, ChatModel) else model(prompt.text)
-    if not isinstance(reply, str):
-        raise TypeError(f"the model returned {type(reply).__name__}, not text: a language model here is a "
-                        "callable prompt -> continuation string")
-    if stop is None:
-        stop = () if isinstance(model, ChatModel) else STOP
-    ends = [reply.find(marker) for marker in stop if marker and marker in reply]
-    reply = reply[: min(ends)] if ends else reply
-    reply = reply.strip()
-    return reply[2:].lstrip() if reply.startswith("A:") else reply
+    chat = isinstance(model, ChatModel)
+    inputs = [prompt.messages if chat else prompt.text for prompt in prompts]
+    many = getattr(model, "batch", None) if batch else None
+    replies = list(many(inputs)) if callable(many) else [model(item) for item in inputs]
+    if len(replies) != len(inputs):
+        raise ValueError(f"model.batch returned {len(replies)} replies for {len(inputs)} prompts: it must return "
+                         "one reply per prompt, in order")
+    return [_clean(reply, chat, stop) for reply in replies]
 
 
-def _few_shot(method: str, model, question: str, exemplars, stop, extract) -> Trace:
+def _drive(model, steps, stop):
+    """Run a method's steps (a generator of prompts, sent each reply) against one model; its trace."""
+    _check_model(model)
+    try:
+        prompt = next(steps)
+        while True:
+            prompt = steps.send(ask(model, prompt, stop))
+    except StopIteration as finished:
+        return finished.value
+
+
+def _few_shot_steps(method: str, question: str, exemplars, extract):
     question = _check_question(question)
     prompt = Prompt(_shots(exemplars, "exemplars"), question)
-    reply = ask(model, prompt, stop)
+    reply = yield prompt
     return Trace(method, question, (Step(question, prompt, reply, extract(reply)),))
 
 
@@ -216,7 +250,7 @@ def standard(model, question: str, exemplars, *, stop: Sequence[str] | None = No
         ValueError: for an empty question.
         TypeError: for a model that is not callable or does not return text, or malformed exemplars.
     """
-    return _few_shot("standard", model, question, exemplars, stop, extract)
+    return _drive(model, _few_shot_steps("standard", question, exemplars, extract), stop)
 
 
 def chain_of_thought(model, question: str, exemplars, *, stop: Sequence[str] | None = None,
@@ -226,7 +260,7 @@ def chain_of_thought(model, question: str, exemplars, *, stop: Sequence[str] | N
     The mechanics are those of :func:`standard`; only the exemplars differ (e.g.
     ``LAST_LETTER.chain_of_thought``). Args, returns and raises as for :func:`standard`.
     """
-    return _few_shot("chain-of-thought", model, question, exemplars, stop, extract)
+    return _drive(model, _few_shot_steps("chain-of-thought", question, exemplars, extract), stop)
 
 
 def parse_subquestions(reply: str) -> list[str]:
@@ -241,6 +275,20 @@ def parse_subquestions(reply: str) -> list[str]:
     if not isinstance(reply, str):
         raise TypeError(f"reply must be a string, got {type(reply).__name__}")
     return [found.strip() for found in _QUOTED.findall(reply) if found.strip()]
+
+
+def _decompose_steps(question: str, exemplars):
+    question = _check_question(question)
+    shots = _shots(exemplars, "decompose_exemplars")
+    if not shots:
+        raise ValueError("decompose_exemplars is empty: the model needs at least one example of a decomposition "
+                         "(e.g. llmbook.prompting.exemplars.LAST_LETTER.decompose)")
+    prompt = Prompt(shots, question)
+    reply = yield prompt
+    subquestions = parse_subquestions(reply)
+    if not subquestions or " ".join(subquestions[-1].split()) != " ".join(question.split()):
+        subquestions.append(question)
+    return tuple(subquestions), Step(question, prompt, reply, ", ".join(f'"{s}"' for s in subquestions))
 
 
 def decompose(model, question: str, exemplars, *, stop: Sequence[str] | None = None) -> tuple[tuple[str, ...], Step]:
@@ -262,17 +310,29 @@ def decompose(model, question: str, exemplars, *, stop: Sequence[str] | None = N
         ValueError: for an empty question or no exemplars.
         TypeError: as for :func:`standard`.
     """
+    return _drive(model, _decompose_steps(question, exemplars), stop)
+
+
+def _least_to_most_steps(question: str, decompose_exemplars, solve_exemplars, subquestions, extract):
     question = _check_question(question)
-    shots = _shots(exemplars, "decompose_exemplars")
-    if not shots:
-        raise ValueError("decompose_exemplars is empty: the model needs at least one example of a decomposition "
-                         "(e.g. llmbook.prompting.exemplars.LAST_LETTER.decompose)")
-    prompt = Prompt(shots, question)
-    reply = ask(model, prompt, stop)
-    subquestions = parse_subquestions(reply)
-    if not subquestions or " ".join(subquestions[-1].split()) != " ".join(question.split()):
-        subquestions.append(question)
-    return tuple(subquestions), Step(question, prompt, reply, ", ".join(f'"{s}"' for s in subquestions))
+    shots = _shots(solve_exemplars, "solve_exemplars")
+    decomposition = None
+    if subquestions is None:
+        if decompose_exemplars is None:
+            raise ValueError("least_to_most needs decompose_exemplars (to ask the model for the sub-questions) "
+                             "or subquestions (to give them)")
+        subquestions, decomposition = yield from _decompose_steps(question, decompose_exemplars)
+    else:
+        if isinstance(subquestions, str) or not subquestions:
+            raise ValueError(f"subquestions must be a non-empty list of strings, got {subquestions!r}")
+        subquestions = tuple(_check_question(subquestion) for subquestion in subquestions)
+    steps, solved = [], []
+    for subquestion in subquestions:
+        prompt = Prompt(shots + tuple(solved), subquestion)
+        reply = yield prompt
+        steps.append(Step(subquestion, prompt, reply, extract(reply)))
+        solved.append((subquestion, reply))
+    return Trace("least-to-most", question, tuple(steps), decomposition)
 
 
 def least_to_most(model, question: str, *, decompose_exemplars=None, solve_exemplars,
@@ -302,23 +362,65 @@ def least_to_most(model, question: str, *, decompose_exemplars=None, solve_exemp
             empty or non-string sub-question.
         TypeError: as for :func:`standard`.
     """
-    question = _check_question(question)
+    steps = _least_to_most_steps(question, decompose_exemplars, solve_exemplars, subquestions, extract)
+    return _drive(model, steps, stop)
+
+
+_STEPS = {
+    standard: lambda question, exemplars, extract=extract_answer: _few_shot_steps(
+        "standard", question, exemplars, extract),
+    chain_of_thought: lambda question, exemplars, extract=extract_answer: _few_shot_steps(
+        "chain-of-thought", question, exemplars, extract),
+    least_to_most: lambda question, *, decompose_exemplars, solve_exemplars, extract=extract_answer: (
+        _least_to_most_steps(question, decompose_exemplars, solve_exemplars, None, extract)),
+}
+
+
+def run_batch(method, model, questions: Sequence[str], *, stop: Sequence[str] | None = None, **options) -> list[Trace]:
+    """Run a prompting method on many questions in lockstep: each round asks every unfinished question's
+    next prompt together (:func:`ask_all`), so a model with a ``batch`` method decodes them as one batch.
+
+    Each trace is the one ``method(model, question, **options)`` gives alone (up to the model's own
+    batched round-off). Least-to-most questions with fewer sub-questions finish in earlier rounds.
+
+    Args:
+        method: :func:`standard`, :func:`chain_of_thought` or :func:`least_to_most` (without
+            ``subquestions``: each question needs its own).
+        model: a ``prompt -> continuation`` callable or a :class:`ChatModel`, best with a ``batch`` method.
+        questions: the questions.
+        stop: as for the method.
+        **options: the method's other arguments (exemplars, ``extract``).
+
+    Returns:
+        One :class:`Trace` per question, in order.
+
+    Raises:
+        ValueError: for an unknown method, no questions, or ``subquestions``; the method's own errors.
+
+    >>> replies = {'"a"': '"x"', '"b"': '"y"'}
+    >>> scripted = lambda prompt: replies[prompt.rsplit("Q: ", 1)[1][:-len("\\nA:")]]   # a test double
+    >>> [trace.answer for trace in run_batch(standard, scripted, ["a", "b"], exemplars=[])]
+    ['x', 'y']
+    """
+    if method not in _STEPS:
+        raise ValueError(f"method must be standard, chain_of_thought or least_to_most, got {method!r}")
+    if "subquestions" in options:
+        raise ValueError("run_batch cannot share one list of subquestions among the questions: call least_to_most "
+                         "per question with its own, or let the model decompose each")
+    if isinstance(questions, str) or not questions:
+        raise ValueError(f"questions must be a non-empty list of strings, got {questions!r}")
     _check_model(model)
-    shots = _shots(solve_exemplars, "solve_exemplars")
-    decomposition = None
-    if subquestions is None:
-        if decompose_exemplars is None:
-            raise ValueError("least_to_most needs decompose_exemplars (to ask the model for the sub-questions) "
-                             "or subquestions (to give them)")
-        subquestions, decomposition = decompose(model, question, decompose_exemplars, stop=stop)
-    else:
-        if isinstance(subquestions, str) or not subquestions:
-            raise ValueError(f"subquestions must be a non-empty list of strings, got {subquestions!r}")
-        subquestions = tuple(_check_question(subquestion) for subquestion in subquestions)
-    steps, solved = [], []
-    for subquestion in subquestions:
-        prompt = Prompt(shots + tuple(solved), subquestion)
-        reply = ask(model, prompt, stop)
-        steps.append(Step(subquestion, prompt, reply, extract(reply)))
-        solved.append((subquestion, reply))
-    return Trace("least-to-most", question, tuple(steps), decomposition)
+    runs = [_STEPS[method](question, **options) for question in questions]
+    traces, pending = [None] * len(runs), {}
+    for index, run in enumerate(runs):
+        pending[index] = next(run)
+    while pending:
+        indices = list(pending)
+        replies = ask_all(model, [pending[index] for index in indices], stop)
+        for index, reply in zip(indices, replies):
+            try:
+                pending[index] = runs[index].send(reply)
+            except StopIteration as finished:
+                traces[index] = finished.value
+                del pending[index]
+    return traces

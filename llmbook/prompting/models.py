@@ -1,7 +1,7 @@
 """The language models the prompting methods call: any ``prompt -> text`` callable, or a chat model.
 
 A *completion* model is any callable that takes the prompt text and returns the continuation: a Python
-function, :func:`local_model` (one of the book's decoders with its tokenizer), or a test double. A *chat*
+function, :class:`LocalModel` (one of the book's decoders with its tokenizer), or a test double. A *chat*
 model takes a conversation, ``[{"role": ..., "content": ...}, ...]``, and returns the assistant's reply;
 wrap such a callable in :class:`ChatModel` so the prompting methods send it messages instead of text.
 :func:`local_chat` (an instruction-tuned decoder such as SmolLM2 and its chat template) and
@@ -63,9 +63,12 @@ def _default_stop_tokens(tokenizer) -> list[int]:
     return [vocab[token] for token in ("<|im_end|>", "<|endoftext|>", "</s>") if token in vocab]
 
 
-def local_model(model, tokenizer, *, max_new_tokens: int = 64, stop_tokens: Sequence[int] | None = None,
-                max_length: int | None = None, **sampling) -> Callable[[str], str]:
+class LocalModel:
     """A completion model ``prompt -> text`` from one of the book's decoders and its tokenizer.
+
+    Call it with one prompt, or give :meth:`batch` many: with rotary positions (SmolLM2, ``LlamaDecoder``,
+    ``GPT(positions="rope")``) and greedy decoding they are decoded together by
+    :func:`llmbook.generation.generate_batch`, ``batch_size`` at a time; otherwise one at a time.
 
     Args:
         model: a decoder with the KV-cache interface (``GPT``, ``LlamaDecoder``, SmolLM2 from
@@ -73,32 +76,57 @@ def local_model(model, tokenizer, *, max_new_tokens: int = 64, stop_tokens: Sequ
         tokenizer: an object with ``encode(text) -> ids`` and ``decode(ids) -> text``.
         max_new_tokens: the longest continuation, in tokens.
         stop_tokens: ids that end the continuation (not included in the text); default the tokenizer's
-            end-of-text tokens when its ``vocab`` has them.
+            end-of-text tokens when its ``vocab`` has them. A few-shot reply ends at a blank line: where
+            ``"\n\n"`` is one token, ``stop_tokens=tokenizer.encode("\n\n")`` saves decoding past it.
         max_length: static cache size; reuse one value so that prompts of different lengths share the
             compiled decoder.
+        batch_size: the most prompts :meth:`batch` decodes together.
         **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` for :func:`llmbook.generation.generate`
-            (default greedy).
-
-    Returns:
-        A callable ``prompt -> continuation text``.
+            (default greedy; sampling decodes one prompt at a time).
 
     Raises:
-        ValueError: for a non-positive ``max_new_tokens``.
+        ValueError: for a non-positive ``max_new_tokens`` or ``batch_size``.
     """
-    from llmbook.generation.decoding import generate
 
-    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
-    stops = _default_stop_tokens(tokenizer) if stop_tokens is None else [int(t) for t in stop_tokens]
+    def __init__(self, model, tokenizer, *, max_new_tokens: int = 64, stop_tokens: Sequence[int] | None = None,
+                 max_length: int | None = None, batch_size: int = 32, **sampling):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.stop_tokens = (_default_stop_tokens(tokenizer) if stop_tokens is None
+                            else [int(t) for t in stop_tokens])
+        self.max_length, self.sampling = max_length, sampling
 
-    def complete(prompt: str) -> str:
-        ids = tokenizer.encode(prompt)
-        length = None if max_length is None else max(max_length, len(ids) + max_new_tokens)
-        new = generate(model, ids, max_new_tokens, stop_tokens=stops, max_length=length, **sampling)
-        if new and new[-1] in stops:
-            new = new[:-1]
-        return tokenizer.decode(new)
+    def _text(self, ids: list[int]) -> str:
+        if ids and ids[-1] in self.stop_tokens:
+            ids = ids[:-1]
+        return self.tokenizer.decode(ids)
 
-    return complete
+    def __call__(self, prompt: str) -> str:
+        """The continuation of ``prompt``."""
+        from llmbook.generation.decoding import generate
+
+        ids = self.tokenizer.encode(prompt)
+        length = None if self.max_length is None else max(self.max_length, len(ids) + self.max_new_tokens)
+        return self._text(generate(self.model, ids, self.max_new_tokens, stop_tokens=self.stop_tokens,
+                                   max_length=length, **self.sampling))
+
+    def batch(self, prompts: Sequence[str]) -> list[str]:
+        """The continuations of ``prompts``, in order; decoded together where the model allows it."""
+        from llmbook.generation.batch import generate_batch
+        from llmbook.generation.decoding import PREFILL_CHUNK
+
+        greedy = not self.sampling.get("temperature", 0)
+        if getattr(self.model, "position_embedding", None) is not None or not greedy:
+            return [self(prompt) for prompt in prompts]
+        texts = []
+        for start in range(0, len(prompts), self.batch_size):
+            rows = [self.tokenizer.encode(prompt) for prompt in prompts[start:start + self.batch_size]]
+            needed = max(PREFILL_CHUNK, max(map(len, rows))) + self.max_new_tokens
+            length = None if self.max_length is None else max(self.max_length, needed)
+            texts += [self._text(ids) for ids in generate_batch(self.model, rows, self.max_new_tokens,
+                                                                stop_tokens=self.stop_tokens, max_length=length)]
+        return texts
 
 
 def local_chat(model, tokenizer, template: str, *, system: str | None = None, max_new_tokens: int = 64,
