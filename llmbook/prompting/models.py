@@ -75,9 +75,10 @@ class LocalModel:
             :func:`llmbook.weights.gguf.load_smollm2`).
         tokenizer: an object with ``encode(text) -> ids`` and ``decode(ids) -> text``.
         max_new_tokens: the longest continuation, in tokens.
-        stop_tokens: ids that end the continuation (not included in the text); default the tokenizer's
-            end-of-text tokens when its ``vocab`` has them. A few-shot reply ends at a blank line: where
-            ``"\n\n"`` is one token, ``stop_tokens=tokenizer.encode("\n\n")`` saves decoding past it.
+        stop_tokens: ids that end the continuation (not included in the text), besides the tokenizer's
+            end-of-text tokens (``<|im_end|>``, ``<|endoftext|>``, ``</s>`` where its ``vocab`` has them).
+            A few-shot reply ends at a blank line: where ``"\n\n"`` is one token,
+            ``stop_tokens=tokenizer.encode("\n\n")`` saves decoding past it.
         max_length: static cache size; reuse one value so that prompts of different lengths share the
             compiled decoder.
         batch_size: the most prompts :meth:`batch` decodes together.
@@ -93,8 +94,8 @@ class LocalModel:
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
         self.batch_size = positive_int("batch_size", batch_size)
-        self.stop_tokens = (_default_stop_tokens(tokenizer) if stop_tokens is None
-                            else [int(t) for t in stop_tokens])
+        extra = [] if stop_tokens is None else [int(t) for t in stop_tokens]
+        self.stop_tokens = sorted(set(_default_stop_tokens(tokenizer)) | set(extra))
         self.max_length, self.sampling = max_length, sampling
 
     def _text(self, ids: list[int]) -> str:
