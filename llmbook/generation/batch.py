@@ -2,8 +2,8 @@
 
 One prompt at a time, each new token is a matrix-*vector* product per weight matrix: the time goes into
 reading the weights, and the arithmetic units mostly wait. A batch of ``b`` prompts turns each product
-into a matrix-*matrix* one that reads the weights once for ``b`` tokens, so tokens per second grow
-almost ``b``-fold until the arithmetic, not the memory, is the limit.
+into a matrix-*matrix* one that reads the weights once for ``b`` tokens, so tokens per second grow with
+``b`` until the arithmetic, not the memory, is the limit (``benchmarks/decode.py`` measures the ratio).
 
 The prompts have different lengths, so they are **left-padded** to a common length: every row's last
 prompt token then sits at the same cache slot, and every decoding step writes all rows at one slot. An
