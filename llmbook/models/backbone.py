@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from llmbook.layers import LayerNorm, RMSNorm, TransformerBlock
 from llmbook.layers.transformer import MLPS, NORMS, POSITIONS
-from llmbook.validation import positive_int
+from llmbook.validation import positive_int, positive_number, unit_rate
 
 
 def check_transformer_shape(*, hidden_dim: int, num_heads: int, num_kv_heads: int | None, head_dim: int | None,
@@ -51,6 +51,38 @@ def check_transformer_shape(*, hidden_dim: int, num_heads: int, num_kv_heads: in
     if positions == "rope" and head_dim % 2:
         raise ValueError(f"rotary positions need an even head_dim, got {head_dim}")
     return int(head_dim)
+
+
+def set_stack_options(model, *, vocab_size, hidden_dim, num_layers, num_heads, intermediate_dim, max_length,
+                      num_kv_heads, head_dim, positions, norm, mlp, use_bias, lm_head_bias, norm_first, lm_head,
+                      tie_embeddings, rope_theta, norm_epsilon, dropout, initializer_range) -> None:
+    """Check the options that both backbones take and set them, normalized, as attributes of ``model``.
+
+    ``intermediate_dim=None`` becomes ``4 * hidden_dim``, ``num_kv_heads=None`` becomes ``num_heads``,
+    ``head_dim=None`` becomes ``hidden_dim // num_heads`` and ``lm_head_bias=None`` follows ``use_bias``.
+    The head switch is stored as ``model.lm_head_enabled`` (``model.lm_head`` is the layer).
+
+    Raises:
+        ValueError: for non-positive sizes, heads that do not fit the width, an unknown option, a dropout
+            rate outside ``[0, 1)``, or a tied head without a head.
+    """
+    model.vocab_size, model.hidden_dim = positive_int("vocab_size", vocab_size), positive_int("hidden_dim", hidden_dim)
+    model.num_layers, model.num_heads = positive_int("num_layers", num_layers), positive_int("num_heads", num_heads)
+    model.intermediate_dim = positive_int("intermediate_dim", 4 * model.hidden_dim if intermediate_dim is None
+                                          else intermediate_dim)
+    model.max_length = positive_int("max_length", max_length)
+    model.head_dim = check_transformer_shape(hidden_dim=model.hidden_dim, num_heads=model.num_heads,
+                                             num_kv_heads=num_kv_heads, head_dim=head_dim, positions=positions,
+                                             norm=norm, mlp=mlp)
+    model.num_kv_heads = model.num_heads if num_kv_heads is None else int(num_kv_heads)
+    if tie_embeddings and not lm_head:
+        raise ValueError("tie_embeddings needs lm_head=True (it is the head that is tied)")
+    model.positions, model.norm, model.mlp, model.use_bias = positions, norm, mlp, bool(use_bias)
+    model.lm_head_bias = model.use_bias if lm_head_bias is None else bool(lm_head_bias)
+    model.norm_first, model.lm_head_enabled, model.tie_embeddings = bool(norm_first), bool(lm_head), bool(tie_embeddings)
+    model.rope_theta, model.norm_epsilon = float(rope_theta), float(norm_epsilon)
+    model.dropout = unit_rate("dropout", dropout)
+    model.initializer_range = positive_number("initializer_range", initializer_range)
 
 
 def make_norm(kind: str, epsilon: float, name: str):

@@ -25,8 +25,8 @@ from keras import ops
 
 from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
-from llmbook.models.backbone import check_transformer_shape, make_blocks, make_norm
-from llmbook.validation import non_negative_int, positive_int, positive_number, unit_rate
+from llmbook.models.backbone import make_blocks, make_norm, set_stack_options
+from llmbook.validation import non_negative_int
 
 
 @keras.saving.register_keras_serializable(package="llmbook")
@@ -166,26 +166,16 @@ class TransformerEncoder(keras.Model):
                  tie_embeddings: bool = False, rope_theta: float = ROPE_THETA, norm_epsilon: float = NORM_EPSILON,
                  dropout: float = 0.0, pad_id: int | None = None, initializer_range: float = 0.02, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size, self.hidden_dim = positive_int("vocab_size", vocab_size), positive_int("hidden_dim", hidden_dim)
-        self.num_layers, self.num_heads = positive_int("num_layers", num_layers), positive_int("num_heads", num_heads)
-        self.intermediate_dim = positive_int("intermediate_dim", 4 * self.hidden_dim if intermediate_dim is None
-                                             else intermediate_dim)
-        self.max_length = positive_int("max_length", max_length)
-        self.head_dim = check_transformer_shape(hidden_dim=self.hidden_dim, num_heads=self.num_heads,
-                                                num_kv_heads=num_kv_heads, head_dim=head_dim, positions=positions,
-                                                norm=norm, mlp=mlp)
-        self.num_kv_heads = self.num_heads if num_kv_heads is None else int(num_kv_heads)
-        if tie_embeddings and not lm_head:
-            raise ValueError("tie_embeddings needs lm_head=True (it is the head that is tied)")
-        self.positions, self.norm, self.mlp, self.use_bias = positions, norm, mlp, bool(use_bias)
-        self.lm_head_bias = self.use_bias if lm_head_bias is None else bool(lm_head_bias)
-        self.norm_first, self.embedding_norm = bool(norm_first), bool(embedding_norm)
+        set_stack_options(
+            self, vocab_size=vocab_size, hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+            intermediate_dim=intermediate_dim, max_length=max_length, num_kv_heads=num_kv_heads, head_dim=head_dim,
+            positions=positions, norm=norm, mlp=mlp, use_bias=use_bias, lm_head_bias=lm_head_bias,
+            norm_first=norm_first, lm_head=lm_head, tie_embeddings=tie_embeddings, rope_theta=rope_theta,
+            norm_epsilon=norm_epsilon, dropout=dropout, initializer_range=initializer_range)
+        self.embedding_norm = bool(embedding_norm)
         self.num_segments = non_negative_int("num_segments", num_segments)
-        self.pooler_enabled, self.lm_head_enabled = bool(pooler), bool(lm_head)
-        self.tie_embeddings, self.rope_theta = bool(tie_embeddings), float(rope_theta)
-        self.norm_epsilon, self.dropout = float(norm_epsilon), unit_rate("dropout", dropout)
+        self.pooler_enabled = bool(pooler)
         self.pad_id = None if pad_id is None else int(pad_id)
-        self.initializer_range = positive_number("initializer_range", initializer_range)
         # The order in which layers (and so their seeded initializers) are made is part of the model.
         self.embeddings = EncoderEmbeddings(self.vocab_size, self.hidden_dim, self.max_length, self.num_segments,
                                             positions=positions, norm=norm if embedding_norm else None,
