@@ -165,7 +165,7 @@ def generate(model, prompt_ids: Sequence[int], max_new_tokens: int, *, temperatu
     """Continue ``prompt_ids`` with up to ``max_new_tokens`` tokens.
 
     Args:
-        model: a :class:`~llmbook.models.gpt.CausalTransformer` (``GPT``, ``LlamaDecoder``).
+        model: a :class:`~llmbook.models.decoder.TransformerDecoder` (``GPT``, ``LlamaDecoder``, or any configuration of it).
         prompt_ids: the prompt, a sequence of token ids.
         max_new_tokens: how many tokens to add at most.
         temperature: 0 for greedy decoding; > 0 to sample.
