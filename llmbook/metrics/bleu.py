@@ -26,8 +26,10 @@ sacrebleu, on hand cases and generated ones, including the edge cases below, whi
 - ``effective_order=True`` (the default of :func:`sentence_bleu`, as in sacrebleu) averages only over
   the orders up to the last one the hypotheses have n-grams of, so a 3-word sentence is not 0 for
   lacking 4-grams;
-- an empty reference string counts as no reference (sacrebleu's way of giving sentences different
-  numbers of references).
+- an empty reference is a reference of length 0 (it can be the closest length); sentences may have
+  different numbers of references;
+- with ``"add-k"``, :attr:`BLEUScore.matches` and ``totals`` are the counts before k is added
+  (sacrebleu reports them after), while the precisions and the score are the same.
 
 Only :func:`chrf` and :func:`sacrebleu_signature` use sacrebleu, imported when they are called.
 """
@@ -195,9 +197,8 @@ def _as_reference_lists(hypotheses, references) -> list[list[str]]:
         entry = [entry] if isinstance(entry, str) else list(entry)
         if not all(isinstance(reference, str) for reference in entry):
             raise TypeError(f"references[{i}] must be a str or a list of str, got {entry!r}")
-        entry = [reference for reference in entry if reference != ""]
         if not entry:
-            raise ValueError(f"hypothesis {i} has no reference (an empty string counts as none)")
+            raise ValueError(f"hypothesis {i} has no reference: references[{i}] is an empty list")
         lists.append(entry)
     return lists
 
@@ -222,12 +223,12 @@ def corpus_bleu(hypotheses, references, *, smooth: str = "exp", smooth_value: fl
 
     Equal to ``sacrebleu.metrics.BLEU(...).corpus_score`` with the same options (the tests check it).
     Note the layout of ``references``: one entry *per hypothesis* (sacrebleu takes one list per
-    reference *stream* instead, with ``''`` where a sentence has fewer references).
+    reference *stream* instead, with ``None`` where a sentence has fewer references).
 
     Args:
         hypotheses: the system outputs, one string per sentence.
         references: ``references[i]`` is the reference of ``hypotheses[i]`` (a str) or its references
-            (a list of str, any number of them; empty strings are ignored).
+            (a non-empty list of str; the number may differ between sentences).
         smooth: ``"exp"`` (default, sacrebleu's), ``"none"``, ``"floor"`` or ``"add-k"`` (module docstring).
         smooth_value: the epsilon of ``"floor"`` (default 0.1) or the k of ``"add-k"`` (default 1).
         effective_order: average only over the orders the hypotheses have n-grams of.
@@ -320,10 +321,10 @@ def _sacrebleu():
 
 
 def _reference_streams(hypotheses, references) -> list[list[str]]:
-    """sacrebleu's layout: stream k holds every sentence's k-th reference ('' where it has none)."""
+    """sacrebleu's layout: stream k holds every sentence's k-th reference (None where it has none)."""
     lists = _as_reference_lists(hypotheses, references)
     width = max(len(entry) for entry in lists)
-    return [[entry[k] if k < len(entry) else "" for entry in lists] for k in range(width)]
+    return [[entry[k] if k < len(entry) else None for entry in lists] for k in range(width)]
 
 
 def chrf(hypotheses, references, **options):
