@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 
 from llmbook.metrics import (
     accuracy, chrf, confusion_matrix, corpus_bleu, count_invalid_transitions, extract_spans, perplexity,
-    precision_recall_f1, sacrebleu_signature, segment_words, segmentation_scores, sentence_bleu, span_scores,
+    precision_recall_f1, sacrebleu_signature, segment_words, segmentation_scores, segmentation_tags, sentence_bleu, span_scores,
     span_scores_by_type, tokenize_13a, word_spans,
 )
 
@@ -96,11 +96,12 @@ WORDS = st.lists(st.sampled_from(["the", "cat", "a", "mat", "on", "sat", "dog", 
 
 
 @SETTINGS
-@given(st.lists(st.tuples(WORDS, st.lists(WORDS, min_size=1, max_size=3)), min_size=1, max_size=4),
+@given(st.lists(st.tuples(WORDS, st.lists(WORDS, min_size=1, max_size=3), st.integers(0, 9)), min_size=1, max_size=4),
        st.sampled_from(["none", "exp", "floor", "add-k"]), st.booleans())
 def test_corpus_bleu_equals_sacrebleu_on_generated_corpora(corpus, smooth, effective_order):
-    hypotheses = [hypothesis for hypothesis, _ in corpus]
-    references = [refs for _, refs in corpus]
+    # each hypothesis starts with a piece of its first reference, so that long n-grams match too
+    hypotheses = [" ".join(refs[0].split()[:keep] + words.split()) for words, refs, keep in corpus]
+    references = [refs for _, refs, _ in corpus]
     ours = corpus_bleu(hypotheses, references, smooth=smooth, effective_order=effective_order)
     theirs = BLEU(smooth_method=smooth, effective_order=effective_order).corpus_score(hypotheses, streams(references))
     assert_same_bleu(ours, theirs, smooth)
@@ -150,6 +151,12 @@ def test_bleu_refuses_bad_input():
         sentence_bleu(["a b"], ["a b"])
     with pytest.raises(ValueError, match="smooth must be"):
         corpus_bleu(["a"], ["a"], smooth="add-one")
+    with pytest.raises(TypeError, match="must be a str"):
+        corpus_bleu(["a", 3], ["a", "b"])
+    with pytest.raises(TypeError, match=r"references\[1\] must be"):
+        corpus_bleu(["a", "b"], ["a", ["b", None]])
+    with pytest.raises(ValueError, match="tokenize must be"):
+        corpus_bleu(["a"], ["a"], tokenize="intl")
     with pytest.raises(ValueError, match="smooth_value applies"):
         corpus_bleu(["a"], ["a"], smooth="exp", smooth_value=0.5)
 
@@ -290,6 +297,21 @@ def test_segmentation_equals_seqeval_on_words_as_entities(sentences):
         [seqeval.metrics.precision_score(as_bioes_true, as_bioes_pred, zero_division=0),
          seqeval.metrics.recall_score(as_bioes_true, as_bioes_pred, zero_division=0),
          seqeval.metrics.f1_score(as_bioes_true, as_bioes_pred, zero_division=0)], rtol=1e-12)
+
+
+@SETTINGS
+@given(st.lists(st.text(alphabet="甲乙丙丁", min_size=1, max_size=4), max_size=6))
+def test_segmentation_tags_invert_segment_words(words):
+    tags = segmentation_tags(words)
+    assert segment_words("".join(words), tags) == words and count_invalid_transitions(tags, "BMES") == 0
+
+
+def test_segmentation_scores_of_word_lists_by_hand():
+    # gold 我|爱|编程, predicted 我爱|编程: 1 of 2 predicted words right, 1 of 3 gold words found
+    scores = segmentation_scores([segmentation_tags(["我", "爱", "编程"])], [segmentation_tags(["我爱", "编程"])])
+    np.testing.assert_allclose(scores[:3], (1 / 2, 1 / 3, 0.4), rtol=1e-12)
+    with pytest.raises(ValueError, match="non-empty"):
+        segmentation_tags(["我", ""])
 
 
 def test_segment_words_by_hand():

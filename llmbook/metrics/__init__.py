@@ -9,12 +9,12 @@ a library (sacrebleu, imported when called).
 from llmbook.metrics.bleu import BLEUScore, chrf, corpus_bleu, sacrebleu_signature, sentence_bleu, tokenize_13a
 from llmbook.metrics.classification import Scores, accuracy, confusion_matrix, perplexity, precision_recall_f1
 from llmbook.metrics.spans import (
-    count_invalid_transitions, extract_spans, segment_words, segmentation_scores, span_scores, span_scores_by_type,
-    word_spans,
+    count_invalid_transitions, extract_spans, segment_words, segmentation_scores, segmentation_tags, span_scores,
+    span_scores_by_type, word_spans,
 )
 
 __all__ = [
     "BLEUScore", "Scores", "accuracy", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
     "extract_spans", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
-    "segmentation_scores", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "word_spans",
+    "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "word_spans",
 ]

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from llmbook.metrics.classification import Scores
 
-__all__ = ["count_invalid_transitions", "extract_spans", "segment_words", "segmentation_scores", "span_scores",
-           "span_scores_by_type", "word_spans"]
+__all__ = ["count_invalid_transitions", "extract_spans", "segment_words", "segmentation_scores", "segmentation_tags",
+           "span_scores", "span_scores_by_type", "word_spans"]
 
 SCHEMES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
 SEGMENTATION_TAGS = ("B", "M", "E", "S")
@@ -146,6 +146,31 @@ def segment_words(characters, tags) -> list[str]:
     return ["".join(characters[start:end]) for start, end in word_spans(tags)]
 
 
+def segmentation_tags(words) -> str:
+    """The B/M/E/S tags of a segmented sentence, one per character (the inverse of :func:`segment_words`).
+
+    Args:
+        words: the words, as strings, e.g. ``["我", "爱", "北京"]``.
+
+    Returns:
+        A string of tags, as long as the words joined.
+
+    Raises:
+        ValueError: if ``words`` is a string, or a word is empty or not a string.
+
+    >>> segmentation_tags(["我", "爱", "天安门"])
+    'SSBME'
+    """
+    if isinstance(words, str):
+        raise ValueError(f"words must be a list of words, got the string {words!r}: split it first")
+    tags = []
+    for position, word in enumerate(words):
+        if not isinstance(word, str) or word == "":
+            raise ValueError(f"word {position} is {word!r}: every word must be a non-empty string")
+        tags.append("S" if len(word) == 1 else "B" + "M" * (len(word) - 2) + "E")
+    return "".join(tags)
+
+
 def _sentence_pairs(y_true, y_pred) -> list[tuple]:
     for name, sentences in (("y_true", y_true), ("y_pred", y_pred)):
         if isinstance(sentences, str) or not all(isinstance(s, (list, tuple, str)) for s in sentences):
@@ -242,6 +267,11 @@ def segmentation_scores(y_true, y_pred) -> Scores:
 
     >>> segmentation_scores(["BEBME"], ["SSBME"])
     Scores(precision=0.3333333333333333, recall=0.5, f1=0.4, support=2)
+
+    From word lists, through :func:`segmentation_tags`:
+
+    >>> segmentation_scores([segmentation_tags(["北京", "天安门"])], [segmentation_tags(["北", "京", "天安门"])]).f1
+    0.4
     """
     true_words, predicted_words = _span_sets(_sentence_pairs(y_true, y_pred), word_spans)
     return _prf(len(true_words & predicted_words), len(predicted_words), len(true_words))
