@@ -9,7 +9,6 @@ transform), one report of missing / unexpected / mis-shaped / unusable tensors, 
   :func:`load_llama_weights`.
 """
 
-from llmbook.data.pretrained import minilm_path  # chapters 11 and 12 import it from here
 from llmbook.weights.gguf import (
     GGUFError,
     llama_config,
@@ -32,4 +31,4 @@ from llmbook.weights.safetensors_bert import (
 
 __all__ = ["CheckpointMismatchError", "GGUFError", "Source", "WeightLoadError", "bert_name_map", "encoder_config",
            "llama_config", "llama_name_map", "load_bert_weights", "load_llama", "load_llama_weights", "load_minilm",
-           "load_smollm2", "minilm_path", "mismatch_report", "read_chat_template", "read_gguf", "read_safetensors"]
+           "load_smollm2", "mismatch_report", "read_chat_template", "read_gguf", "read_safetensors"]

@@ -37,8 +37,6 @@ from llmbook.gguf_format import GGUFFormatError, read_gguf_file
 from llmbook.weights.loading import Source, WeightLoadError, assign, resolve, transpose
 
 SUPPORTED_ARCHITECTURES = ("llama",)
-#: Chapter 10 imports the locator under this name; it is :func:`llmbook.data.pretrained.smollm2_gguf_path`.
-smollm2_path = smollm2_gguf_path
 
 
 class GGUFError(WeightLoadError):
