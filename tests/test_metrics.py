@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sacrebleu.metrics import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from seqeval.metrics.sequence_labeling import get_entities
+from seqeval.scheme import IOB2, IOBES, Entities
 from sklearn import metrics as skm
 
 from llmbook.metrics import (
@@ -254,6 +255,14 @@ def seqeval_spans(tags):
 def test_extract_spans_equals_seqeval(scheme_and_tags):
     scheme, tags = scheme_and_tags
     assert extract_spans(tags, scheme) == seqeval_spans(tags)
+    strict = Entities([tags], {"BIO": IOB2, "BIOES": IOBES}[scheme]).entities[0]
+    assert extract_spans(tags, scheme, strict=True) == [(e.tag, e.start, e.end) for e in strict]
+
+
+def test_strict_spans_by_hand():
+    tags = ["B-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-LOC", "E-LOC", "B-PER", "I-PER", "S-LOC"]
+    assert extract_spans(tags, "BIOES", strict=True) == [("LOC", 4, 7), ("LOC", 9, 10)]  # B-PER I-PER never ends
+    assert extract_spans(["O", "I-PER", "B-LOC", "I-LOC", "I-PER"], strict=True) == [("LOC", 2, 4)]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # seqeval's report averages over no entity at all
@@ -268,14 +277,21 @@ def test_span_scores_equal_seqeval(sentences):
         [seqeval.metrics.precision_score(y_true, y_pred, zero_division=0),
          seqeval.metrics.recall_score(y_true, y_pred, zero_division=0),
          seqeval.metrics.f1_score(y_true, y_pred, zero_division=0)], rtol=1e-12)
-    report = seqeval.metrics.classification_report(y_true, y_pred, output_dict=True, zero_division=0)
-    by_type = span_scores_by_type(y_true, y_pred, scheme="BIOES")
-    assert set(by_type) == set(report) - {"micro avg", "macro avg", "weighted avg"}
-    for kind, scores in by_type.items():
-        expected = report[kind]
-        np.testing.assert_allclose([scores.precision, scores.recall, scores.f1, scores.support],
-                                   [expected["precision"], expected["recall"], expected["f1-score"],
-                                    expected["support"]], rtol=1e-12)
+    strict = span_scores(y_true, y_pred, scheme="BIOES", strict=True)
+    np.testing.assert_allclose(
+        [strict.precision, strict.recall, strict.f1],
+        [seqeval.metrics.precision_score(y_true, y_pred, zero_division=0, mode="strict", scheme=IOBES),
+         seqeval.metrics.recall_score(y_true, y_pred, zero_division=0, mode="strict", scheme=IOBES),
+         seqeval.metrics.f1_score(y_true, y_pred, zero_division=0, mode="strict", scheme=IOBES)], rtol=1e-12)
+    for strict, options in ((False, {}), (True, {"mode": "strict", "scheme": IOBES})):
+        report = seqeval.metrics.classification_report(y_true, y_pred, output_dict=True, zero_division=0, **options)
+        by_type = span_scores_by_type(y_true, y_pred, scheme="BIOES", strict=strict)
+        assert set(by_type) == set(report) - {"micro avg", "macro avg", "weighted avg"}
+        for kind, scores in by_type.items():
+            expected = report[kind]
+            np.testing.assert_allclose([scores.precision, scores.recall, scores.f1, scores.support],
+                                       [expected["precision"], expected["recall"], expected["f1-score"],
+                                        expected["support"]], rtol=1e-12)
 
 
 SEGMENTATION_TO_BIOES = {"B": "B-W", "M": "I-W", "E": "E-W", "S": "S-W"}

@@ -9,7 +9,9 @@ A predicted tag sequence need not be well formed (``O I-PER``, ``B-PER I-LOC``).
 CoNLL evaluation script ``conlleval`` (and seqeval's default mode), which reads every sequence: a span
 starts at ``B`` or ``S``, at an ``I``/``E`` that follows ``O``, ``E``, ``S`` or the sentence start, or
 at any tag whose type differs from the previous tag's; it ends after ``E`` or ``S``, and before a
-``B``, ``S``, ``O``, a type change or the sentence end. :func:`count_invalid_transitions` counts the
+``B``, ``S``, ``O``, a type change or the sentence end. With ``strict=True`` (seqeval's
+``mode="strict"``) only well-formed spans count: ``B-X`` followed by any number of ``I-X`` (BIO), or ``S-X``, or
+``B-X I-X... E-X`` (BIOES); the rest is ignored. :func:`count_invalid_transitions` counts the
 ill-formed places instead of repairing them.
 
 A span is ``(type, start, end)`` with ``end`` exclusive (``tokens[start:end]``); the tests check spans
@@ -70,12 +72,34 @@ def _decode(parsed: list[tuple[str, str]]) -> list[tuple[str, int, int]]:
     return spans
 
 
-def extract_spans(tags, scheme: str = "BIO") -> list[tuple[str, int, int]]:
+def _decode_strict(parsed: list[tuple[str, str]], scheme: str) -> list[tuple[str, int, int]]:
+    spans, position = [], 0
+    while position < len(parsed):
+        prefix, kind = parsed[position]
+        if prefix == "S":
+            spans.append((kind, position, position + 1))
+        if prefix != "B":
+            position += 1
+            continue
+        end = position + 1
+        while end < len(parsed) and parsed[end] == ("I", kind):
+            end += 1
+        if scheme == "BIO":
+            spans.append((kind, position, end))
+        elif end < len(parsed) and parsed[end] == ("E", kind):
+            end += 1
+            spans.append((kind, position, end))
+        position = end
+    return spans
+
+
+def extract_spans(tags, scheme: str = "BIO", strict: bool = False) -> list[tuple[str, int, int]]:
     """The typed spans of one sentence's tags, decoded as ``conlleval`` does (module docstring).
 
     Args:
         tags: one tag per token, e.g. ``["B-PER", "I-PER", "O"]``.
         scheme: ``"BIO"`` (tags O, B-, I-) or ``"BIOES"`` (also E-, S-).
+        strict: keep only well-formed spans (seqeval's strict mode) instead of reading every sequence.
 
     Returns:
         ``(type, start, end)`` triples in order, ``end`` exclusive.
@@ -88,8 +112,11 @@ def extract_spans(tags, scheme: str = "BIO") -> list[tuple[str, int, int]]:
     [('PER', 0, 2), ('LOC', 3, 5), ('ORG', 5, 6)]
     >>> extract_spans(["O", "I-PER", "E-PER", "S-LOC"], scheme="BIOES")  # a span may start with I
     [('PER', 1, 3), ('LOC', 3, 4)]
+    >>> extract_spans(["O", "I-PER", "E-PER", "S-LOC"], scheme="BIOES", strict=True)
+    [('LOC', 3, 4)]
     """
-    return _decode(_parse(tags, scheme))
+    parsed = _parse(tags, scheme)
+    return _decode_strict(parsed, scheme) if strict else _decode(parsed)
 
 
 def _segmentation_parse(tags) -> list[tuple[str, str]]:
@@ -200,13 +227,14 @@ def _span_sets(pairs, decode) -> tuple[set, set]:
     return true_spans, predicted_spans
 
 
-def span_scores(y_true, y_pred, scheme: str = "BIO") -> Scores:
+def span_scores(y_true, y_pred, scheme: str = "BIO", strict: bool = False) -> Scores:
     """Entity precision, recall and F1 over all types (micro average, seqeval's default).
 
     Args:
         y_true: the true tags, a list of sentences, each a list of tags.
         y_pred: the predicted tags, the same shape.
         scheme: ``"BIO"`` or ``"BIOES"``.
+        strict: count only well-formed spans, in both (seqeval's ``mode="strict"``).
 
     Returns:
         :class:`~llmbook.metrics.Scores` of floats; ``support`` is the number of true entities. A ratio
@@ -221,15 +249,16 @@ def span_scores(y_true, y_pred, scheme: str = "BIO") -> Scores:
     >>> span_scores([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "B-LOC", "I-LOC"]])
     Scores(precision=0.5, recall=0.5, f1=0.5, support=2)
     """
-    true_spans, predicted_spans = _span_sets(_sentence_pairs(y_true, y_pred), lambda t: extract_spans(t, scheme))
+    true_spans, predicted_spans = _span_sets(_sentence_pairs(y_true, y_pred),
+                                             lambda tags: extract_spans(tags, scheme, strict))
     return _prf(len(true_spans & predicted_spans), len(predicted_spans), len(true_spans))
 
 
-def span_scores_by_type(y_true, y_pred, scheme: str = "BIO") -> dict[str, Scores]:
+def span_scores_by_type(y_true, y_pred, scheme: str = "BIO", strict: bool = False) -> dict[str, Scores]:
     """Entity precision, recall and F1 of each entity type (a predicted span counts for its own type).
 
     Args:
-        y_true, y_pred, scheme: as in :func:`span_scores`.
+        y_true, y_pred, scheme, strict: as in :func:`span_scores`.
 
     Returns:
         ``{type: Scores}`` for every type that occurs in either, sorted by type.
@@ -240,7 +269,8 @@ def span_scores_by_type(y_true, y_pred, scheme: str = "BIO") -> dict[str, Scores
     >>> span_scores_by_type([["B-PER", "O", "B-LOC"]], [["B-PER", "O", "B-PER"]])
     {'LOC': Scores(precision=0.0, recall=0.0, f1=0.0, support=1), 'PER': Scores(precision=0.5, recall=1.0, f1=0.6666666666666666, support=1)}
     """
-    true_spans, predicted_spans = _span_sets(_sentence_pairs(y_true, y_pred), lambda t: extract_spans(t, scheme))
+    true_spans, predicted_spans = _span_sets(_sentence_pairs(y_true, y_pred),
+                                             lambda tags: extract_spans(tags, scheme, strict))
     report = {}
     for kind in sorted({span[1] for span in true_spans | predicted_spans}):
         true_of_kind = {span for span in true_spans if span[1] == kind}
