@@ -125,6 +125,7 @@ def test_sentence_bleu_equals_sacrebleu(hypothesis, references):
 def test_bleu_edge_cases_equal_sacrebleu(hypothesis, reference, smooth):
     ours = corpus_bleu([hypothesis], [reference], smooth=smooth)
     assert_same_bleu(ours, BLEU(smooth_method=smooth).corpus_score([hypothesis], [[reference]]))
+    assert str(ours) == str(BLEU(smooth_method=smooth).corpus_score([hypothesis], [[reference]]))
     if hypothesis in ("", "dog dog", "the cat"):
         assert ours.score == 0.0
 
@@ -137,6 +138,7 @@ def test_bleu_by_hand_with_two_references_and_clipping():
     score = corpus_bleu(["the the the cat"], [["the cat sat", "the the cat is here"]])
     assert score.matches == (3, 2, 1, 0) and score.reference_length == 3
     assert math.isclose(score.score, 100 * (3 / 4 * 2 / 3 * 1 / 2 * 1 / 2) ** 0.25, rel_tol=1e-12)
+    assert str(score) == str(BLEU().corpus_score(["the the the cat"], [["the cat sat"], ["the the cat is here"]]))
 
 
 def test_bleu_refuses_bad_input():

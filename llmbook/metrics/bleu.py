@@ -108,6 +108,11 @@ class BLEUScore:
         reference_length: :math:`r`, the sum of each sentence's closest reference length.
         matches: clipped n-gram matches per order, summed over the corpus.
         totals: hypothesis n-grams per order, summed over the corpus.
+
+    ``str()`` prints it as sacrebleu prints its score (the ratio is :math:`c / r`, 0 when r = 0):
+
+    >>> print(corpus_bleu(["the cat sat on the mat"], ["the cat sat on a mat"]))
+    BLEU = 53.73 83.3/60.0/50.0/33.3 (BP = 1.000 ratio = 1.000 hyp_len = 6 ref_len = 6)
     """
 
     score: float
@@ -120,7 +125,8 @@ class BLEUScore:
 
     def __str__(self) -> str:
         precisions = "/".join(f"{p:.1f}" for p in self.precisions)
-        return (f"BLEU = {self.score:.2f} {precisions} (BP = {self.brevity_penalty:.3f} "
+        ratio = self.hypothesis_length / self.reference_length if self.reference_length else 0.0
+        return (f"BLEU = {self.score:.2f} {precisions} (BP = {self.brevity_penalty:.3f} ratio = {ratio:.3f} "
                 f"hyp_len = {self.hypothesis_length} ref_len = {self.reference_length})")
 
 
