@@ -86,10 +86,11 @@ def test_corpus_bleu_equals_sacrebleu_on_a_realistic_corpus(smooth, effective_or
     assert 0 < ours.score < 100
 
 
-def test_corpus_bleu_lowercase_and_no_tokenizer_equal_sacrebleu():
+def test_corpus_bleu_lowercase_no_tokenizer_and_other_orders_equal_sacrebleu():
     hypotheses, references = REALISTIC
-    for options in ({"lowercase": True}, {"tokenize": "none"}):
-        theirs = BLEU(**options).corpus_score(hypotheses, streams(references))
+    for options in ({"lowercase": True}, {"tokenize": "none"}, {"max_order": 2}, {"max_order": 6}):
+        sacrebleu_options = {("max_ngram_order" if key == "max_order" else key): value for key, value in options.items()}
+        theirs = BLEU(**sacrebleu_options).corpus_score(hypotheses, streams(references))
         assert_same_bleu(corpus_bleu(hypotheses, references, **options), theirs)
 
 
