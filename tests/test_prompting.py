@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from llmbook.prompting import (
-    LAST_LETTER, SCAN, ChatModel, Exemplar, LanguageModelError, OpenAIChat, Prompt, accuracy, ask_all,
-    chain_of_thought, decompose, exact_match, extract_answer, least_to_most, normalize_answer, parse_subquestions,
+    LAST_LETTER, SCAN, ChatModel, Exemplar, LanguageModelError, OpenAIChat, Prompt, ask_all,
+    chain_of_thought, decompose, exact_match, exact_match_accuracy, extract_answer, least_to_most, normalize_answer, parse_subquestions,
     run_batch, standard,
 )
 
@@ -214,11 +214,11 @@ def test_normalization_and_exact_match():
     assert normalize_answer("\u201cKe\u201d.") == "ke"
     assert exact_match('"keg".', "KEG") and exact_match("42.", "42")
     assert not exact_match("ke", "keg") and not exact_match("kge", "keg") and not exact_match("", "k")
-    assert accuracy(['"ke"', "keg", "ggn"], ["ke", "keg", "gg"]) == pytest.approx(2 / 3)
+    assert exact_match_accuracy(['"ke"', "keg", "ggn"], ["ke", "keg", "gg"]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="no predictions"):
-        accuracy([], [])
+        exact_match_accuracy([], [])
     with pytest.raises(ValueError, match="2 predictions but 1 gold"):
-        accuracy(["a", "b"], ["a"])
+        exact_match_accuracy(["a", "b"], ["a"])
     with pytest.raises(TypeError, match="answer must be a string"):
         exact_match(None, "a")
 

@@ -17,11 +17,11 @@ from llmbook.prompting.methods import (
     standard,
 )
 from llmbook.prompting.models import ChatModel, LanguageModelError, LocalModel, local_chat
-from llmbook.prompting.scoring import accuracy, exact_match, extract_answer, normalize_answer
+from llmbook.prompting.scoring import exact_match, exact_match_accuracy, extract_answer, normalize_answer
 
 __all__ = [
     "LAST_LETTER", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalModel",
-    "OpenAIChat", "Prompt", "Step", "TaskExemplars", "Trace", "accuracy", "ask", "ask_all", "chain_of_thought",
-    "decompose", "exact_match", "extract_answer", "least_to_most", "local_chat", "normalize_answer",
+    "OpenAIChat", "Prompt", "Step", "TaskExemplars", "Trace", "ask", "ask_all", "chain_of_thought",
+    "decompose", "exact_match", "exact_match_accuracy", "extract_answer", "least_to_most", "local_chat", "normalize_answer",
     "parse_subquestions", "run_batch", "standard",
 ]

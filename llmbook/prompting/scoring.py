@@ -10,7 +10,7 @@ normalized, as the least-to-most paper scores its tasks (an answer is right only
 'k'
 >>> exact_match(' "KE". ', "ke")
 True
->>> accuracy(["ke", "keg", "x"], ["ke", "keg", "kg"])
+>>> exact_match_accuracy(["ke", "keg", "x"], ["ke", "keg", "kg"])
 0.6666666666666666
 """
 
@@ -101,7 +101,7 @@ def exact_match(prediction: str, gold: str) -> bool:
     return normalize_answer(prediction) == normalize_answer(gold)
 
 
-def accuracy(predictions: Sequence[str], golds: Sequence[str]) -> float:
+def exact_match_accuracy(predictions: Sequence[str], golds: Sequence[str]) -> float:
     """The fraction of ``predictions`` that :func:`exact_match` their ``golds``.
 
     Args:
