@@ -64,7 +64,9 @@ class CRF(keras.layers.Layer):
     gradient. To train, minimise ``negative_log_likelihood`` of the emissions: for instance a
     ``keras.Model`` whose ``call`` returns ``{"emissions": e, "tags": crf(e, mask=mask)}`` and whose
     ``compute_loss`` returns ``crf.negative_log_likelihood(y_pred["emissions"], y, mask)``. That
-    works under ``fit`` and ``evaluate`` on every backend, and ``predict`` returns both.
+    works under ``fit`` and ``evaluate`` on every backend, and ``predict`` returns both. (On TensorFlow,
+    training cannot be compiled with XLA: ``jit_compile="auto"`` leaves it out, ``jit_compile=True``
+    fails.)
 
     Args:
         num_tags: the number of tags.
@@ -105,6 +107,9 @@ class CRF(keras.layers.Layer):
         super().__init__(**{**kwargs, "autocast": False})
         self.num_tags = positive_int("num_tags", num_tags)
         self.supports_masking = True               # the tags keep the emissions' mask
+        # TensorFlow's XLA cannot differentiate ops.scan (its while loop has no maximum_iterations), so a
+        # model holding a CRF tells fit's jit_compile="auto" to stay a plain tf.function there.
+        self.supports_jit = keras.backend.backend() != "tensorflow"
         tags = (self.num_tags,)
         self.allowed_transitions = _constraint("allowed_transitions", allowed_transitions, tags * 2)
         self.allowed_start = _constraint("allowed_start", allowed_start, tags)
