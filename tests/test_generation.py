@@ -166,7 +166,7 @@ def test_logits_at_returns_one_position_of_the_full_logits(gpt):
 
 def test_call_with_cache_refuses_tokens_that_do_not_fit(gpt):
     cache = gpt.init_cache(1, 8)
-    assert gpt.init_cache(1)[0][0].shape[1] == 64           # default: the model's max_length
+    assert gpt.init_cache(1)[0][0].shape[2] == 64           # default: the model's max_length
     with pytest.raises(ValueError, match="do not fit in a cache of 8 positions"):
         gpt.call_with_cache(np.zeros((1, 5), "int32"), cache, 4)
 

@@ -173,12 +173,55 @@ def test_kv_cache_in_a_block_equals_the_full_pass():
                              causal=True, rope_theta=10000.0, use_bias=False)
     x = rand(2, 7, 16)
     full = ops.convert_to_numpy(block(x))
-    cache = (np.zeros((2, 10, 2, 4), "float32"),) * 2
+    cache = (np.zeros((2, 2, 10, 4), "float32"),) * 2            # (batch, kv_heads, slots, head_dim)
     out, cache = block(x[:, :4], cache=cache, cache_index=0)
     np.testing.assert_allclose(ops.convert_to_numpy(out), full[:, :4], atol=1e-5)
     for t in range(4, 7):
         out, cache = block(x[:, t:t + 1], cache=cache, cache_index=t)
         np.testing.assert_allclose(ops.convert_to_numpy(out), full[:, t:t + 1], atol=1e-5)
+
+
+def repeated_kv_attention(layer, x, mask):
+    """GQA the plain way: each key/value head repeated for its group of query heads (np.repeat), then
+    ordinary multi-head attention; ``mask`` (batch, queries, keys). Returns the output and the weights."""
+    def dense(sub, h):
+        return h @ ops.convert_to_numpy(sub.kernel)
+    (b, t, _), h, g, d = x.shape, layer.num_heads, layer.num_kv_heads, layer.head_dim
+    heads = lambda y, n: y.reshape(b, t, n, d).transpose(0, 2, 1, 3)  # noqa: E731
+    q = heads(dense(layer.query, x), h)
+    k = np.repeat(heads(dense(layer.key, x), g), h // g, axis=1)
+    v = np.repeat(heads(dense(layer.value, x), g), h // g, axis=1)
+    scores = np.where(mask[:, None], q @ k.transpose(0, 1, 3, 2) / np.sqrt(d), -np.inf)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    out = (weights @ v).transpose(0, 2, 1, 3).reshape(b, t, h * d)
+    return dense(layer.output_projection, out), weights
+
+
+@pytest.mark.parametrize("num_kv_heads", [6, 2, 1])
+def test_grouped_attention_with_a_padded_cache_matches_repeated_key_value_heads(num_kv_heads):
+    layer = MultiHeadAttention(num_heads=6, num_kv_heads=num_kv_heads, head_dim=4, causal=True, use_bias=False)
+    x, slots = rand(2, 7, 12), 9
+    padding = np.ones((2, slots), bool)
+    padding[1, :2] = False                                   # row 1 is left-padded by two slots
+    visible = np.tril(np.ones((7, 7), bool))[None] & padding[:, None, :7]
+    layer.build(x.shape)
+    expected, expected_weights = repeated_kv_attention(layer, x, visible)
+    cache = (np.zeros((2, num_kv_heads, slots, 4), "float32"),) * 2
+    out, cache = layer(x[:, :4], attention_mask=padding, cache=cache, cache_index=0)
+    out = ops.convert_to_numpy(out)
+    np.testing.assert_allclose(out[0], expected[0, :4], atol=1e-5)
+    np.testing.assert_allclose(out[1, 2:], expected[1, 2:4], atol=1e-5)   # queries on padding see nothing
+    for t in range(4, 7):                                    # decoding steps: one query per row
+        out, cache, weights = layer(x[:, t:t + 1], attention_mask=padding, cache=cache, cache_index=t,
+                                    return_weights=True)
+        np.testing.assert_allclose(ops.convert_to_numpy(out), expected[:, t:t + 1], atol=1e-5)
+        weights = ops.convert_to_numpy(weights)
+        assert weights.shape == (2, 6, 1, slots)
+        np.testing.assert_allclose(weights[..., :7], expected_weights[:, :, t:t + 1], atol=1e-6)
+        np.testing.assert_array_equal(weights[..., t + 1:], 0.0)        # unwritten slots get no weight
+    keys = (x @ ops.convert_to_numpy(layer.key.kernel)).reshape(2, 7, num_kv_heads, 4).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose(ops.convert_to_numpy(cache[0])[:, :, :7], keys, atol=1e-5)  # heads first
 
 
 def test_rope_preserves_norms_and_depends_only_on_relative_position():
@@ -302,7 +345,7 @@ def test_layers_run_under_the_torch_backend():
         "b = TransformerBlock(4, 32, num_kv_heads=2, norm='rms', mlp='swiglu', causal=True, rope_theta=1e4)\n"
         "x = np.random.default_rng(0).normal(size=(2, 6, 16)).astype('float32')\n"
         "full = keras.ops.convert_to_numpy(b(x))\n"
-        "c = (np.zeros((2, 8, 2, 4), 'float32'),) * 2\n"
+        "c = (np.zeros((2, 2, 8, 4), 'float32'),) * 2\n"
         "out, c = b(x[:, :5], cache=c, cache_index=0)\n"
         "out, c = b(x[:, 5:], cache=c, cache_index=5)\n"
         "assert np.abs(keras.ops.convert_to_numpy(out) - full[:, 5:]).max() < 1e-5\n"

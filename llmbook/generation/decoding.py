@@ -5,7 +5,7 @@ of the past tokens are recomputed at every step, and step ``t`` costs O(t) token
 KV cache the model keeps each layer's keys and values and runs only the new token: one token of work
 per step plus attention over the cache.
 
-Here the cache has a **static shape** ``(batch, max_length, kv_heads, head_dim)`` per layer, so each
+Here the cache has a **static shape** ``(batch, kv_heads, max_length, head_dim)`` per layer, so each
 function is compiled once (XLA under TensorFlow, ``jax.jit`` under JAX):
 
 - the *prefill* runs the prompt in chunks of 32 tokens through one compiled function, so no prompt

@@ -127,9 +127,10 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
         context: ``(batch, key_length, context_dim)`` to attend to (cross-attention); default ``inputs``.
         attention_mask: boolean ``(batch, key_length)`` (padding) or ``(batch, query_length, key_length)``;
             True = may attend. With a cache, ``key_length`` is the cache length.
-        cache: ``(key_cache, value_cache)``, each ``(batch, max_length, num_kv_heads, head_dim)``;
-            the new keys/values are written at ``cache_index`` and the queries attend to slots
-            ``< cache_index + query_length`` (and causally, if ``causal``).
+        cache: ``(key_cache, value_cache)``, each ``(batch, num_kv_heads, max_length, head_dim)``: heads
+            first, so that attention reads each head's keys as one contiguous matrix (no copy of the cache
+            per step); the new keys/values are written at slot ``cache_index`` and the queries attend to
+            slots ``< cache_index + query_length`` (and causally, if ``causal``).
         cache_index: integer (or scalar tensor), the number of tokens already in the cache.
         return_weights: also return the attention weights ``(batch, num_heads, query_length, key_length)``.
 
@@ -201,19 +202,15 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
             positions = ops.arange(query_length, dtype="int32") + start
             query = apply_rotary_embedding(query, positions, self.rope_theta)
             key = apply_rotary_embedding(key, positions, self.rope_theta)
+        key, value = ops.transpose(key, (0, 2, 1, 3)), ops.transpose(value, (0, 2, 1, 3))   # (b, g, k, d)
         if cache is not None:
             key_cache, value_cache = cache
             zero = ops.zeros((), "int32")
-            key = ops.slice_update(key_cache, (zero, start, zero, zero), ops.cast(key, key_cache.dtype))
-            value = ops.slice_update(value_cache, (zero, start, zero, zero), ops.cast(value, value_cache.dtype))
+            key = ops.slice_update(key_cache, (zero, zero, start, zero), ops.cast(key, key_cache.dtype))
+            value = ops.slice_update(value_cache, (zero, zero, start, zero), ops.cast(value, value_cache.dtype))
             new_cache = (key, value)
-        key_length = ops.shape(key)[1]
-        # Broadcasting form of GQA: queries (b, g, group, q, d) against keys (b, g, 1, k, d).
-        group = self.num_heads // self.num_kv_heads
-        query = ops.reshape(ops.transpose(query, (0, 2, 1, 3)),
-                            (batch, self.num_kv_heads, group, query_length, self.head_dim))
-        key = ops.transpose(key, (0, 2, 1, 3))[:, :, None]
-        value = ops.transpose(value, (0, 2, 1, 3))[:, :, None]
+        key_length = ops.shape(key)[2]
+        query = ops.transpose(query, (0, 2, 1, 3))                        # (b, h, q, d)
         mask = None
         if cache is not None:
             key_positions = ops.arange(key_length, dtype="int32")[None, :]
@@ -229,11 +226,10 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
                 attention_mask = attention_mask[:, None, :]               # (b, 1, k)
             attention_mask = attention_mask[:, None, None]                # (b, 1, 1, q|1, k)
             mask = attention_mask if mask is None else ops.logical_and(attention_mask, mask)
-        output, weights = scaled_dot_product_attention(query, key, value, mask=mask, return_weights=True)
-        if self.dropout and training:
-            # Dropout on the weights needs a second product; only paid while training.
-            weights = self.weights_dropout(weights, training=training)
-            output = ops.matmul(weights, value)
+        if self.num_heads == self.num_kv_heads:
+            output, weights = self._one_head_per_key(query, key, value, mask, training)
+        else:
+            output, weights = self._grouped(query, key, value, mask, training)
         output = ops.reshape(ops.transpose(ops.reshape(output, (batch, self.num_heads, query_length, self.head_dim)),
                                            (0, 2, 1, 3)), (batch, query_length, self.num_heads * self.head_dim))
         output = self.output_projection(output)
@@ -243,6 +239,46 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
         if return_weights:
             results += (ops.reshape(weights, (batch, self.num_heads, query_length, key_length)),)
         return results[0] if len(results) == 1 else results
+
+    def _one_head_per_key(self, query, key, value, mask, training):
+        """Multi-head attention, each head with its own keys: batched matrix products over ``(b, h, 1)``.
+
+        Args: query ``(b, h, q, d)``; key, value ``(b, h, k, d)``; mask ``(q, k)`` or ``(b | 1, 1, 1, q | 1, k)``.
+        Returns: the output ``(b, h, 1, q, d)`` and the weights ``(b, h, 1, q, k)``.
+        """
+        query, key, value = query[:, :, None], key[:, :, None], value[:, :, None]
+        output, weights = scaled_dot_product_attention(query, key, value, mask=mask, return_weights=True)
+        if self.dropout and training:
+            # Dropout on the weights needs a second product; only paid while training.
+            weights = self.weights_dropout(weights, training=training)
+            output = ops.matmul(weights, value)
+        return output, weights
+
+    def _grouped(self, query, key, value, mask, training):
+        """Grouped-query attention with the group's query rows stacked: one matrix product per key/value head.
+
+        The ``group`` query heads that share a key/value head become ``group * q`` rows of one query matrix,
+        so each key/value head is read once, as it lies, and never repeated ``group`` times (a decoding
+        step's attention is then a ``(group, d) x (d, k)`` product per row and head, not ``group``
+        products of one row that each need their own copy of the keys).
+
+        Args: query ``(b, h, q, d)``; key, value ``(b, g, k, d)``; mask ``(q, k)`` or ``(b | 1, 1, 1, q | 1, k)``.
+        Returns: the output ``(b, g, group * q, d)`` and the weights ``(b, g, group, q, k)``.
+        """
+        batch, query_length, key_length = ops.shape(query)[0], ops.shape(query)[2], ops.shape(key)[2]
+        group = self.num_heads // self.num_kv_heads
+        rows = (batch, self.num_kv_heads, group * query_length)
+        query = ops.reshape(query, rows + (self.head_dim,)) * ops.cast(1.0 / float(self.head_dim) ** 0.5, query.dtype)
+        scores = ops.einsum("bgmd,bgkd->bgmk", query, key)
+        scores = ops.reshape(scores, (batch, self.num_kv_heads, group, query_length, key_length))
+        if mask is not None:
+            fill = ops.cast(_mask_value(scores.dtype), scores.dtype)
+            scores = ops.where(mask[None, None, None] if len(mask.shape) == 2 else mask, scores, fill)
+        weights = ops.softmax(scores, axis=-1)
+        if self.dropout and training:
+            weights = self.weights_dropout(weights, training=training)
+        output = ops.einsum("bgmk,bgkd->bgmd", ops.reshape(weights, rows + (key_length,)), value)
+        return output, weights
 
     def compute_output_shape(self, input_shape, *args, **kwargs):
         out_dim = input_shape[-1] if self.output_dim is None else self.output_dim

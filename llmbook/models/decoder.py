@@ -163,7 +163,8 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
         return self._head(x, logits_at)
 
     def init_cache(self, batch_size: int, max_length: int | None = None, dtype="float32"):
-        """A zero KV cache: one ``(key, value)`` pair of ``(batch_size, max_length, kv_heads, head_dim)`` per block.
+        """A zero KV cache: one ``(key, value)`` pair of ``(batch_size, kv_heads, max_length, head_dim)`` per block
+        (heads first: see :class:`~llmbook.layers.MultiHeadAttention`).
 
         ``max_length`` defaults to the model's ``max_length``.
 
@@ -178,7 +179,7 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
             raise ValueError(f"max_length={max_length} exceeds the model's {limit} learned positions")
         if not self.built:
             self.build((None, None))
-        shape = (batch_size, max_length, self.num_kv_heads, self.head_dim)
+        shape = (batch_size, self.num_kv_heads, max_length, self.head_dim)
         return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
 
     def call_with_cache(self, token_ids, cache, cache_index, logits_at=None, attention_mask=None):
@@ -199,7 +200,7 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
                 ``attention_mask`` that is not ``(batch, cache_length)``.
         """
         token_ids = self._check_ids(token_ids)
-        capacity, length = cache[0][0].shape[1], token_ids.shape[1]
+        capacity, length = cache[0][0].shape[2], token_ids.shape[1]
         if isinstance(cache_index, int) and None not in (capacity, length) and cache_index + length > capacity:
             raise ValueError(f"{length} tokens at cache_index={cache_index} do not fit in a cache of "
                              f"{capacity} positions; make the cache with init_cache(batch, max_length >= "
