@@ -9,7 +9,7 @@ from tests._backend import to_numpy
 
 VOCAB = 48
 CACHE, NEW = 64, 10                       # one cache size and length for every call: fewer compilations
-LENGTHS = (5, 1, 37, 12, 33, 2)          # shorter and longer than one prefill chunk (32)
+LENGTHS = (5, 1, 37, 12, 33, 2)          # shorter than one batch prefill chunk (16 tokens), longer than two
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,13 @@ from typing import Iterable, Sequence
 import numpy as np
 from keras import ops
 
-from llmbook.generation.decoding import PREFILL_CHUNK, _check_prompt, _compiled
+from llmbook.generation.decoding import _check_prompt, _compiled
 from llmbook.validation import non_negative_int, positive_int
+
+# Prefill chunk of a batch: half of one prompt's (decoding.PREFILL_CHUNK). A chunk of ``b`` rows is already a
+# ``16 b``-row matrix product, and the padded prompt length rounds up to fewer wasted slots (43 tokens:
+# 48 slots computed instead of 64).
+BATCH_PREFILL_CHUNK = 16
 
 
 def _check_prompts(prompts, vocab_size: int | None) -> list[list[int]]:
@@ -119,7 +124,7 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
         raise ValueError(f"pad_id={pad_id} is outside the vocabulary 0..{vocab_size - 1}")
     stops = _check_stops(stop_tokens, len(rows))
     longest = max(len(row) for row in rows)
-    chunk = PREFILL_CHUNK if jit else longest
+    chunk = BATCH_PREFILL_CHUNK if jit else longest
     width = max(longest, chunk)                                # at least one chunk: one prefill program
     needed = width + max_new_tokens
     max_length = needed if max_length is None else positive_int("max_length", max_length)
