@@ -7,7 +7,6 @@ logsumexp of their scores, Viterbi their argmax, the marginals their probability
 
 import itertools
 
-import llmbook  # noqa: F401  (quiets TensorFlow before it is imported)
 import keras
 import numpy as np
 import pytest
@@ -310,6 +309,16 @@ def test_bad_input_raises_clear_errors():
         crf.sequence_score(emissions, np.zeros((2, 3), "int32"))
     with pytest.raises(ValueError, match="reduction must be 'mean' or 'none'"):
         crf.negative_log_likelihood(emissions, np.zeros((2, 4), "int32"), reduction="sum")
+    with pytest.raises(ValueError, match=r"tags must lie in 0\.\.2 at real \(unmasked\) positions; got values from 0 to 3"):
+        crf.negative_log_likelihood(emissions, np.array([[0, 1, 2, 3], [0, 0, 0, 0]], "int32"))
+    with pytest.raises(ValueError, match="from -1 to 0"):
+        crf.sequence_score(emissions, np.array([[0, 0, 0, 0], [0, -1, 0, 0]], "int32"))
+    with pytest.raises(ValueError, match="tags must be integer tag ids"):
+        crf.sequence_score(emissions, np.zeros((2, 4), "float32"))
+    # Padding positions may hold any value (viterbi writes -1 there): only real positions are checked.
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    padded = np.array([[0, 1, -1, -1], [0, 1, 2, 0]], "int32")
+    assert np.isfinite(to_numpy(crf.negative_log_likelihood(emissions, padded, mask)))
 
 
 def test_keras_save_load_round_trip_keeps_weights_and_constraints(tmp_path):

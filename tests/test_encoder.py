@@ -1,7 +1,6 @@
 """The encoder backbone and its BERT configuration: variable paths, the configuration spelled out, other
 settings (pre-LN, RoPE, no implicit padding), .keras round trips, and the sentence encoder's batching."""
 
-import llmbook  # noqa: F401
 import keras
 import numpy as np
 import pytest

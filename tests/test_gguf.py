@@ -6,7 +6,6 @@ comparing logits with the transformers model checks the whole chain in seconds. 
 with the real SmolLM2-135M-Instruct file.
 """
 
-import llmbook  # noqa: F401
 import numpy as np
 import pytest
 

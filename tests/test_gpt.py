@@ -1,7 +1,6 @@
 """The decoder backbone and its GPT and Llama configurations: shapes, causality, padding, KV cache, variable
 paths, .keras round trips, bad input."""
 
-import llmbook  # noqa: F401
 import keras
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import llmbook  # noqa: F401  (quiets TensorFlow before it is imported)
 import keras
 import numpy as np
 import pytest

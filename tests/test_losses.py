@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from scipy import special
 
-import llmbook  # noqa: F401
 from llmbook.numerics import log_softmax, softmax
 from llmbook.training.gradcheck import numerical_gradient, relative_error
 from llmbook.training.losses import cross_entropy, cross_entropy_gradient, logsumexp

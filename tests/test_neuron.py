@@ -4,7 +4,6 @@ differences, and gradient descent against scikit-learn's logistic regression."""
 import numpy as np
 import pytest
 
-import llmbook  # noqa: F401  (quiets TensorFlow before it is imported)
 from llmbook.models.neuron import ACTIVATIONS, SigmoidNeuron, activation, binary_cross_entropy, gelu, sigmoid
 from llmbook.training.gradcheck import numerical_gradient, relative_error
 

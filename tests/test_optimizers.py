@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import llmbook  # noqa: F401
 from llmbook.training.optimizers import SGD, Adam, make_optimizer
 
 torch = pytest.importorskip("torch")

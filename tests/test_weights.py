@@ -8,7 +8,6 @@ loaders raise :class:`WeightLoadError` with the message of :func:`mismatch_repor
 import json
 import os
 
-import llmbook  # noqa: F401  (quiets TensorFlow before it is imported)
 import keras
 import numpy as np
 import pytest

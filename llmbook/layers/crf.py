@@ -163,10 +163,28 @@ class CRF(keras.layers.Layer):
                                             for a, b in zip(array.shape, shape[:2])):
                 raise ValueError(f"{name} must be (batch, length) like the emissions' first two axes "
                                  f"{shape[:2]}, got shape {tuple(array.shape)}")
+        if tags is not None:
+            self._check_tag_range(tags, mask)
         out = [ops.transpose(emissions, (1, 0, 2)), ops.transpose(mask, (1, 0))]
         if tags is not None:
             out.append(ops.transpose(ops.cast(tags, "int32"), (1, 0)))
         return out
+
+    def _check_tag_range(self, tags, mask) -> None:
+        """Refuse gold tags outside ``0..num_tags-1`` at real positions when they are concrete (eager calls);
+        inside a compiled training step they are symbolic and cannot be read."""
+        try:
+            values = np.asarray(ops.convert_to_numpy(tags))
+            real = np.asarray(ops.convert_to_numpy(mask), dtype=bool)
+        except Exception:  # symbolic tensors (tf.function / jit): nothing concrete to check
+            return
+        if not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(f"tags must be integer tag ids, got dtype {values.dtype}")
+        used = values[real]
+        if used.size and (used.min() < 0 or used.max() >= self.num_tags):
+            raise ValueError(f"tags must lie in 0..{self.num_tags - 1} at real (unmasked) positions; got values "
+                             f"from {used.min()} to {used.max()}: map labels to ids with the same tag set the "
+                             "CRF was built for")
 
     # -- the three computations -------------------------------------------------------------------------
 
