@@ -357,7 +357,7 @@ def test_a_keras_that_does_not_defer_initialization_still_loads_the_same_weights
         model.build((None, None))
         return False
 
-    monkeypatch.setattr(loader, "_build_deferred", ordinary_build)
+    monkeypatch.setattr(loader, "build_deferred", ordinary_build)
     for cached in (False, True, True):                      # uncached, then writing and reading the cache
         model = load_smollm2(tiny, cache=cached, cache_dir=tmp_path)[0]
         got = weights(model)

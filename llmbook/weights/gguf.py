@@ -34,6 +34,7 @@ import numpy as np
 
 from llmbook.data.pretrained import smollm2_gguf_path
 from llmbook.gguf_format import GGUFFormatError, read_gguf_file
+from llmbook.weights.deferred import build_deferred, initialize_deferred
 from llmbook.weights.loading import Source, WeightLoadError, assign, resolve, transpose
 
 SUPPORTED_ARCHITECTURES = ("llama",)
@@ -271,44 +272,6 @@ def _chat_template(template, filename: str) -> str:
     return template
 
 
-# ----------------------------------------------------------------------------- building without initializers
-def _build_deferred(model) -> bool:
-    """Build ``model`` inside ``keras.StatelessScope(initialize_variables=False)``: Keras then creates every
-    variable with its name and shape but defers its initializer (the mechanism Keras uses for stateless
-    execution), so the random initializers of 135M parameters, seconds of work that the checkpoint would
-    overwrite, never run. :func:`_initialize_deferred` gives each variable its value.
-
-    Returns True if every variable is deferred; False if this Keras initialized them anyway (then the model
-    is simply built, and values are assigned).
-    """
-    import keras
-
-    with keras.StatelessScope(initialize_variables=False):
-        model.build((None, None))
-    return all(getattr(v, "_value", False) is None and callable(getattr(v, "_initializer", None))
-               for v in model.weights)
-
-
-def _initialize_deferred(model, deferred: bool, values=None) -> None:
-    """Give the variables of a model built by :func:`_build_deferred` their values.
-
-    ``values`` is a list of ``(variable, array)`` covering the model's variables; with ``values=None`` every
-    variable becomes zeros (used on the error path, so no half-built variables stay registered with Keras).
-    """
-    if not deferred:
-        for variable, value in values or ():
-            variable.assign(value)
-        return
-    from keras.src.backend.common.variables import initialize_all_variables
-
-    zeros = lambda shape, dtype: np.zeros(shape, dtype)  # noqa: E731
-    for variable in model.weights:        # anything values does not cover must not get a random value
-        variable._initializer = zeros
-    for variable, value in values or ():
-        variable._initializer = lambda shape, dtype, value=value: value
-    initialize_all_variables()             # what keras.StatelessScope does on exit: each variable's initializer
-
-
 def _llama_from_values(config: dict, name: str, values_for):
     """A :class:`LlamaDecoder` built from ``config`` whose variables are created from
     ``values_for(model)`` (variable path -> ``(variable, array)``, raising on a mismatch), without random
@@ -320,14 +283,14 @@ def _llama_from_values(config: dict, name: str, values_for):
     from llmbook.models.llama import LlamaDecoder
 
     model = LlamaDecoder(**config, name=name)
-    deferred = _build_deferred(model)
+    deferred = build_deferred(model)
     try:
         values = values_for(model)
     except BaseException:
         if deferred:
-            _initialize_deferred(model, deferred)
+            initialize_deferred(model, deferred)
         raise
-    _initialize_deferred(model, deferred, list(values.values()))
+    initialize_deferred(model, deferred, list(values.values()))
     return model, values
 
 
