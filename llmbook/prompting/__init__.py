@@ -13,11 +13,11 @@ round's prompts as one batch. Nothing here imports Keras until a local model gen
 from llmbook.prompting.exemplars import LAST_LETTER, SCAN, Decomposition, Exemplar, TaskExemplars
 from llmbook.prompting.http import OpenAIChat
 from llmbook.prompting.methods import (
-    STOP, Prompt, Step, Trace, ask, ask_all, chain_of_thought, decompose, least_to_most, parse_subquestions, run_batch,
-    standard,
+    STOP, ask, ask_all, chain_of_thought, decompose, least_to_most, parse_subquestions, run_batch, standard,
 )
 from llmbook.prompting.models import ChatModel, LanguageModelError, LocalModel, local_chat
 from llmbook.prompting.scoring import exact_match, exact_match_accuracy, extract_answer, normalize_answer
+from llmbook.prompting.trace import Prompt, Step, Trace
 
 __all__ = [
     "LAST_LETTER", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalModel",
