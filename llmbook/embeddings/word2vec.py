@@ -19,6 +19,9 @@ backend it is compiled with XLA, which performs the scatter-adds in place.
 
 Like the C tool and gensim (and unlike the exact gradient of a mean), CBOW adds the full gradient of
 its hidden vector to every context word.
+
+One job, kept in one module: the skip-gram/CBOW model with negative sampling and its training loop
+(about a third of the lines are docstrings).
 """
 
 from __future__ import annotations

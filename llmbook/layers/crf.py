@@ -13,6 +13,9 @@ Training minimises the negative log-likelihood ``log Z - s(gold tags)``.
 
 Everything is written with ``keras.ops`` (``ops.scan`` runs over time), so it runs under TensorFlow,
 JAX and PyTorch.
+
+One layer, kept in one module: the CRF's three computations share its weights and masks (about 40 %
+of the lines are docstrings and examples).
 """
 
 from __future__ import annotations

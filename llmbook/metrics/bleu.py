@@ -32,6 +32,9 @@ sacrebleu, on hand cases and generated ones, including the edge cases below, whi
   (sacrebleu reports them after), while the precisions and the score are the same.
 
 Only :func:`chrf` and :func:`sacrebleu_signature` use sacrebleu, imported when they are called.
+
+One metric, kept in one module: BLEU's tokenizer, counts and aggregation are one definition, and the
+chrF/signature wrappers sit beside it (nearly half of the lines are docstrings and worked examples).
 """
 
 from __future__ import annotations

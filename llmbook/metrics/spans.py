@@ -17,6 +17,9 @@ ill-formed places instead of repairing them.
 A span is ``(type, start, end)`` with ``end`` exclusive (``tokens[start:end]``); the tests check spans
 and scores against seqeval. Precision, recall and F1 count a predicted span as correct only if the
 true sentence has a span with the same type, start and end.
+
+One job, kept in one module: tags to spans and their scores, for entities and for segmentation, share
+the decoding (about half of the lines are docstrings and examples).
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ Two stages, as in the original BERT code (Devlin et al., 2019) and Hugging Face'
 >>> tokenizer = WordPieceTokenizer(vocab)
 >>> tokenizer.tokenize("Unaffable!")
 ['un', '##aff', '##able', '!']
+
+One job, kept in one module: BERT's basic tokenizer, WordPiece and the encoding of pairs are one
+pipeline that must match the reference step by step.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ so later loads skip parsing and dequantizing.
 
 >>> from llmbook.weights.gguf import load_smollm2   # doctest: +SKIP
 >>> model, tokenizer, template = load_smollm2()     # doctest: +SKIP
+
+One job, kept in one module: reading a Llama GGUF checkpoint into the decoder (the file parser,
+the deferred build and the cache live in their own modules; about a third of the lines are docstrings).
 """
 
 from __future__ import annotations
