@@ -2,6 +2,7 @@
 
 Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64] [--load-repeats 3]
       [--batch-size 32] [--batch-new-tokens 64] [--skip-load] [--skip-smollm2] [--skip-cache] [--skip-batch]
+      [--step]
 
 Part 0: loading the model from the GGUF file, each load in a fresh Python process (imports not timed, the
 first TensorFlow/torch operation is): ``load_smollm2`` cold (its cache removed first: it parses the GGUF
@@ -30,6 +31,11 @@ cache, one device loop), ``--batch-new-tokens`` new tokens each and no stop toke
 tokens; interleaved, median of ``--repeats``; tokens/s of each and the ratio. It checks that every row
 gives the tokens of its one-at-a-time run. The load average before and after is printed: the ratio
 depends on the cores being free (batched decoding is bound by arithmetic, one-at-a-time by memory).
+
+Part 4 (only with ``--step``): one compiled SmolLM2 decoding step (one token per row, the masked ``extend``
+that generate_batch's prefill uses) at batch 1 and 32 with a cache of 107 and 512 slots, median of 7 calls,
+to see how the step's time grows with the batch and with the cache. The step returns a new cache, so it
+also copies the cache once, which the device loop (the cache updated in place) does not.
 """
 
 from __future__ import annotations
@@ -240,6 +246,28 @@ def batch_part(repeats: int, batch_size: int, new_tokens: int) -> None:
           f"rows with the same tokens: {same}/{batch_size}; load average after: {os.getloadavg()[0]:.2f}")
 
 
+def step_part() -> None:
+    import os
+
+    import numpy as np
+    from keras import ops
+
+    from llmbook.generation.decoding import _compiled
+    from llmbook.weights.gguf import load_smollm2
+
+    model, _, _ = load_smollm2()
+    extend = _compiled(model, "extend_masked", True)
+    print(f"one decoding step, SmolLM2-135M-Instruct, median of 7; load average before: {os.getloadavg()[0]:.2f}")
+    for batch, slots in [(1, 107), (32, 107), (1, 512), (32, 512)]:
+        arguments = (ops.convert_to_tensor(np.full((batch, 1), 5, "int32")), model.init_cache(batch, slots),
+                     ops.convert_to_tensor(40, "int32"), ops.convert_to_tensor(0, "int32"),
+                     ops.convert_to_tensor(np.ones((batch, slots), bool)))
+        ops.convert_to_numpy(extend(*arguments)[0])          # compile
+        seconds = [timed(lambda: ops.convert_to_numpy(extend(*arguments)[0]))[0] for _ in range(7)]
+        print(f"  batch {batch:2}, {slots:3} cache slots: {statistics.median(seconds) * 1e3:6.1f} ms")
+    print(f"  load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -251,6 +279,7 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--batch-new-tokens", type=int, default=64)
+    parser.add_argument("--step", action="store_true", help="part 4: time one decoding step")
     parser.add_argument("--load-child", choices=["llmbook", "transformers"], help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -272,6 +301,8 @@ def main() -> None:
         cache_part(args.repeats)
     if not args.skip_batch:
         batch_part(args.repeats, args.batch_size, args.batch_new_tokens)
+    if args.step:
+        step_part()
 
 
 if __name__ == "__main__":
