@@ -128,8 +128,8 @@ class MultiHeadAttention(SingleInputBuild, keras.layers.Layer):
         attention_mask: boolean ``(batch, key_length)`` (padding) or ``(batch, query_length, key_length)``;
             True = may attend. With a cache, ``key_length`` is the cache length.
         cache: ``(key_cache, value_cache)``, each ``(batch, num_kv_heads, max_length, head_dim)``: heads
-            first, so that attention reads each head's keys as one contiguous matrix (no copy of the cache
-            per step); the new keys/values are written at slot ``cache_index`` and the queries attend to
+            first, the layout attention's products read, so that a decoding step does not transpose the
+            whole cache; the new keys/values are written at slot ``cache_index`` and the queries attend to
             slots ``< cache_index + query_length`` (and causally, if ``causal``).
         cache_index: integer (or scalar tensor), the number of tokens already in the cache.
         return_weights: also return the attention weights ``(batch, num_heads, query_length, key_length)``.
