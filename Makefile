@@ -29,7 +29,7 @@ unit:
 # runs on TensorFlow). A test that needs TensorFlow itself is skipped there with its reason.
 BACKEND_TESTS := tests/test_layers.py tests/test_gpt.py tests/test_generation.py tests/test_bert.py \
 	tests/test_embeddings_models.py tests/test_training_modes.py tests/test_batch_generation.py \
-	tests/test_crf.py
+	tests/test_crf.py tests/test_encoder.py
 backends:
 	KERAS_BACKEND=jax $(PY) -m pytest -q -rs $(BACKEND_TESTS)
 	KERAS_BACKEND=torch $(PY) -m pytest -q -rs $(BACKEND_TESTS)

@@ -191,8 +191,9 @@ def repeated_kv_attention(layer, x, mask):
     k = np.repeat(heads(dense(layer.key, x), g), h // g, axis=1)
     v = np.repeat(heads(dense(layer.value, x), g), h // g, axis=1)
     scores = np.where(mask[:, None], q @ k.transpose(0, 1, 3, 2) / np.sqrt(d), -np.inf)
-    weights = np.exp(scores - scores.max(-1, keepdims=True))
-    weights /= weights.sum(-1, keepdims=True)
+    with np.errstate(invalid="ignore"):   # a query that may see no key (left padding) gets NaN weights here
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
     out = (weights @ v).transpose(0, 2, 1, 3).reshape(b, t, h * d)
     return dense(layer.output_projection, out), weights
 
