@@ -21,6 +21,7 @@ ALLOWED = {
     "training": {"numerics", "validation"},
     "generation": {"numerics", "validation", "backend"},
     "prompting": {"generation", "validation"},
+    "tasks": {"data", "text", "generation", "prompting", "validation"},
     "models": {"layers", "text", "validation", "backend"},
     "embeddings": {"data", "text", "validation", "backend"},
     "weights": {"models", "text", "data", "gguf_format", "validation", "backend"},
