@@ -21,7 +21,7 @@ ALLOWED = {
     "training": {"numerics", "validation"},
     "generation": {"numerics", "validation", "backend"},
     "prompting": {"generation", "validation"},
-    "tasks": {"data", "text", "generation", "prompting", "validation"},
+    "tasks": {"data", "text", "generation", "prompting", "metrics", "validation"},
     "models": {"layers", "text", "validation", "backend"},
     "embeddings": {"data", "text", "validation", "backend"},
     "weights": {"models", "text", "data", "gguf_format", "validation", "backend"},

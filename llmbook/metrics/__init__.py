@@ -1,4 +1,4 @@
-"""Evaluation metrics, in NumPy: BLEU, classification scores, entity spans and word segmentation, perplexity.
+"""Evaluation metrics, in NumPy: BLEU, classification scores, entity spans and word segmentation, perplexity, Wilson intervals.
 
 Each metric is written out from its definition and tested against the reference implementation:
 BLEU and its ``13a`` tokenizer against sacrebleu, the classification scores against scikit-learn,
@@ -8,6 +8,7 @@ a library (sacrebleu, imported when called).
 
 from llmbook.metrics.bleu import BLEUScore, chrf, corpus_bleu, sacrebleu_signature, sentence_bleu, tokenize_13a
 from llmbook.metrics.classification import Scores, accuracy, confusion_matrix, perplexity, precision_recall_f1
+from llmbook.metrics.intervals import wilson_interval
 from llmbook.metrics.spans import (
     count_invalid_transitions, extract_spans, segment_words, segmentation_scores, segmentation_tags, span_scores,
     span_scores_by_type, word_spans,
@@ -16,5 +17,5 @@ from llmbook.metrics.spans import (
 __all__ = [
     "BLEUScore", "Scores", "accuracy", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
     "extract_spans", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
-    "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "word_spans",
+    "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "wilson_interval", "word_spans",
 ]
