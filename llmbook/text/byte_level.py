@@ -35,7 +35,9 @@ def _bytes_to_unicode() -> dict[int, str]:
     return table
 
 
+#: Each byte 0-255 as the printable character that stands for it in a token string (``32 -> "Ġ"``).
 BYTE_TO_CHAR: dict[int, str] = _bytes_to_unicode()
+#: The inverse of :data:`BYTE_TO_CHAR`.
 CHAR_TO_BYTE: dict[str, int] = {char: byte for byte, char in BYTE_TO_CHAR.items()}
 #: The 256 one-byte tokens in the order a new vocabulary numbers them (sorted by character, as HF does).
 BYTE_ALPHABET: tuple[str, ...] = tuple(sorted(BYTE_TO_CHAR.values()))

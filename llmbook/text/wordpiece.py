@@ -3,11 +3,13 @@
 Two stages, as in the original BERT code (Devlin et al., 2019) and Hugging Face's ``BertTokenizerFast``:
 
 1. **Basic tokenization** (normalization and pre-tokenization):
+
    - drop NUL, U+FFFD and control characters, and turn every whitespace character into a space;
    - put spaces around every CJK ideograph, so Chinese is split into single characters;
    - for an uncased vocabulary, strip accents (NFD, then drop combining marks) and lower-case
      character by character;
    - split on whitespace and around every punctuation character (ASCII symbols and Unicode ``P*``).
+
 2. **WordPiece**: each word becomes the longest vocabulary entry that starts it, then the longest
    ``##``-prefixed entry that continues it, and so on. If some position has no match, or the word is
    longer than ``max_chars_per_word``, the whole word becomes ``[UNK]``.

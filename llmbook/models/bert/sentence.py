@@ -15,7 +15,7 @@ class SentenceEncoder:
     """Texts -> sentence embeddings with a tokenizer and a :class:`BertEncoder` (mean pooling, like
     sentence-transformers' all-MiniLM-L6-v2).
 
-    The tokenizer truncates and pads (:meth:`llmbook.text.WordPieceTokenizer.__call__`). Texts are then
+    The tokenizer truncates and pads (calling a :class:`llmbook.text.WordPieceTokenizer`). Texts are then
     sorted by length and batched, so each batch is cut to its own longest text; the forward pass is
     compiled once per padded shape (lengths are rounded up to a multiple of ``length_multiple`` to bound
     the number of shapes).
