@@ -116,3 +116,58 @@ def test_bad_input_is_refused_clearly(llama):
     for prompts, new_tokens, options, error, message in cases:
         with pytest.raises(error, match=message):
             generate_batch(llama, prompts, new_tokens, **options)
+
+
+def prompts_with_a_shared_prefix(prefix_length=37, suffix_lengths=(1, 6, 17, 3, 9), seed=4):
+    rng = np.random.default_rng(seed)
+    prefix = rng.integers(1, VOCAB, prefix_length).tolist()
+    return [prefix + rng.integers(1, VOCAB, length).tolist() for length in suffix_lengths]
+
+
+def test_shared_prefix_length():
+    from llmbook.generation.batch import shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 9]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2          # each row keeps its last token
+    assert shared_prefix_length([[7], [7, 8]]) == 0
+    assert shared_prefix_length([[1, 2], [3, 2]]) == 0
+    assert shared_prefix_length([]) == 0
+
+
+@pytest.mark.parametrize("name", ["llama", "rope_gpt"])
+@pytest.mark.parametrize("jit", [True, False])
+def test_a_shared_prefix_decodes_as_one_prompt_at_a_time(name, jit, request):
+    # The prefix (37 tokens: more than two prefill chunks) is run once and its cache moved to each row's
+    # padded slots; the tokens must be those of each prompt decoded alone, and of the full batched prefill.
+    model = request.getfixturevalue(name)
+    prompts = prompts_with_a_shared_prefix()
+    shared = generate_batch(model, prompts, NEW, jit=jit, max_length=CACHE)
+    assert shared == one_at_a_time(model, prompts, NEW)
+    assert shared == generate_batch(model, prompts, NEW, jit=jit, max_length=CACHE, share_prefix=False)
+
+
+def test_the_moved_prefix_cache_is_the_full_prefill_cache(llama):
+    # Row r's slots padding[r].. hold the prefix's keys (rotated by padding[r]) and values, as a full
+    # left-padded prefill writes them; every other slot is zero.
+    from keras import ops
+
+    from llmbook.generation.batch import _tile_prefix
+
+    prompts = prompts_with_a_shared_prefix(prefix_length=20, suffix_lengths=(2, 11, 5))
+    width = max(map(len, prompts))
+    padding = np.array([width - len(p) for p in prompts])
+    tiled = _tile_prefix(llama, prompts[0][:20], padding, CACHE, jit=True)
+    tokens = np.zeros((len(prompts), width), "int32")
+    for row, prompt in enumerate(prompts):
+        tokens[row, padding[row]:] = prompt
+    mask = np.arange(CACHE)[None, :] >= padding[:, None]
+    _, full = llama.call_with_cache(tokens, llama.init_cache(len(prompts), CACHE), 0, attention_mask=mask)
+    for (key, value), (full_key, full_value) in zip(tiled, full):
+        key, value = to_numpy(key), to_numpy(value)
+        full_key, full_value = to_numpy(full_key), to_numpy(full_value)
+        for row, pad in enumerate(padding):
+            window = slice(pad, pad + 20)
+            np.testing.assert_allclose(key[row, :, window], full_key[row, :, window], atol=2e-5)
+            np.testing.assert_allclose(value[row, :, window], full_value[row, :, window], atol=2e-5)
+            assert not key[row, :, :pad].any() and not key[row, :, pad + 20:].any()
+    assert ops.shape(tiled[0][0]) == (len(prompts), llama.num_kv_heads, CACHE, llama.head_dim)

@@ -14,6 +14,13 @@ of positions, so the shift changes nothing but round-off and greedy decoding giv
 decoding gives. Absolute positions (a learned table, sinusoids) would change with the shift, so models
 that add them are refused.
 
+Few-shot prompts begin with the same exemplars, so most of a batch's prefill would compute the same keys
+and values in every row. When the prompts share a prefix of at least one prefill chunk, it is run once
+(batch 1) and its cache copied to every row at that row's padded slots, the keys rotated by the row's
+padding (RoPE rotations add up); only the rest of each row is prefilled in the batch. The cache is then
+the full prefill's up to round-off (``share_prefix=False`` turns it off; ``benchmarks/decode.py --prefix``
+measures the saving).
+
 Each row stops at its own stop token; from then on it is *done*: it no longer adds tokens, and decoding
 ends when every row is done (or after ``max_new_tokens``). Its slot in the batch still computes until
 then: the batch keeps one static shape, so the whole loop is one compiled call on the device.
@@ -85,7 +92,7 @@ def _check_stops(stop_tokens, batch: int) -> list[set[int]]:
 
 def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, *,
                    stop_tokens: Iterable = (), pad_id: int = 0, max_length: int | None = None,
-                   jit: bool = True) -> list[list[int]]:
+                   jit: bool = True, share_prefix: bool = True) -> list[list[int]]:
     """Greedy continuations of many prompts, decoded together with one KV cache.
 
     Args:
@@ -99,6 +106,9 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
         max_length: the cache size, at least the padded prompt length plus ``max_new_tokens``; reuse one
             value across calls to reuse the compiled functions.
         jit: compile (XLA on TensorFlow); False runs eagerly.
+        share_prefix: when the prompts begin with the same tokens (a few-shot prompt's exemplars) and
+            that common prefix is at least one prefill chunk long, run it once and copy its cache to
+            every row (see :func:`shared_prefix_length`); False prefills every row in full.
 
     Returns:
         One list of new token ids per prompt, in order: what :func:`~llmbook.generation.generate` with
@@ -136,10 +146,17 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
     for index, row in enumerate(rows):
         tokens[index, padding[index]:] = row
     mask = ops.convert_to_tensor(np.arange(max_length)[None, :] >= padding[:, None])
-    cache = model.init_cache(len(rows), max_length)
-
     extend = _compiled(model, "extend_masked", jit)
-    for start in range(0, width, chunk):
+    shared = shared_prefix_length(rows) if share_prefix and len(rows) > 1 else 0
+    first_slot = 0
+    if shared >= chunk or (not jit and shared > 0):
+        cache = _tile_prefix(model, rows[0][:shared], padding, max_length, jit)
+        first_slot = shared                   # only the slots after the shared prefix are prefilled per row
+    else:
+        cache = model.init_cache(len(rows), max_length)
+    if not jit:
+        chunk = width - first_slot                               # eagerly, the rest in one call
+    for start in range(first_slot, width, chunk):
         # The last chunk ends at the last slot, recomputing a few slots of the one before when it overlaps
         # (the same tokens at the same slots: the same keys and values).
         start = min(start, width - chunk)
@@ -163,3 +180,71 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
         end = next((i + 1 for i, token in enumerate(row) if token in row_stops), len(row))
         new_tokens.append(row[:end])
     return new_tokens
+
+
+def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """How many leading tokens all the prompts share, leaving every prompt at least one token of its own.
+
+    Every row needs its last prompt token run through the model (its logits give the first new token),
+    so the shared part stops one token before the end of the shortest prompt.
+
+    >>> shared_prefix_length([[5, 6, 7, 8], [5, 6, 9], [5, 6, 7]])
+    2
+    >>> shared_prefix_length([[1, 2, 3], [1, 2, 3]])
+    2
+    """
+    prompts = [list(prompt) for prompt in prompts]
+    if not prompts:
+        return 0
+    limit = min(len(prompt) for prompt in prompts) - 1
+    first = prompts[0]
+    length = 0
+    while length < limit and all(prompt[length] == first[length] for prompt in prompts):
+        length += 1
+    return max(length, 0)
+
+
+def _tile_prefix(model, prefix: list[int], padding: np.ndarray, max_length: int, jit: bool):
+    """The batch cache with ``prefix`` already in it: prefill it once (batch 1, slots ``0..P-1``), then copy
+    its keys and values to every row at that row's slots ``padding[r]..padding[r]+P-1``.
+
+    A left-padded row's tokens sit at positions shifted by its padding. Values carry no position, so they
+    are copied as they are; rotary keys carry theirs, so each row's keys are rotated by its padding (RoPE
+    rotations compose: rotating a key made at position ``p`` by ``d`` gives the key made at ``p + d``).
+    The cache is then the one a full prefill of the left-padded prompts writes, up to round-off.
+    """
+    from llmbook.layers.positional import apply_rotary_embedding
+
+    positions = getattr(model, "positions", "rope")
+    if positions not in ("rope", "none"):
+        raise ValueError(f"a shared prefix can be moved only with rotary or no positions, got {positions!r}")
+    single = model.init_cache(1, max_length)
+    chunk = BATCH_PREFILL_CHUNK if jit else len(prefix)
+    extend = _compiled(model, "extend", jit)
+    tokens = np.asarray([prefix], "int32")
+    for start in range(0, len(prefix), chunk):
+        start = min(start, len(prefix) - chunk)            # the last chunk ends at the prefix's last slot
+        _, single = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), single,
+                           ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(0, "int32"))
+    length, batch = len(prefix), len(padding)
+    # For row r and slot s, the prefix token s - padding[r] (clipped; slots outside the prefix are zeroed).
+    slots = np.arange(max_length)[None, :] - padding[:, None]
+    inside = (slots >= 0) & (slots < length)
+    source = np.clip(slots, 0, length - 1)
+    shifts = np.repeat(padding[:, None], length, axis=1).astype("int32")             # (batch, length)
+    tiled = []
+    for key, value in single:
+        key = ops.convert_to_numpy(key)[0, :, :length]                                   # (heads, P, d)
+        value = ops.convert_to_numpy(value)[0, :, :length]
+        if positions == "rope":
+            per_row = np.broadcast_to(key.transpose(1, 0, 2)[None], (batch, length) + (key.shape[0], key.shape[2]))
+            rotated = ops.convert_to_numpy(apply_rotary_embedding(per_row, shifts, model.rope_theta))
+            keys = rotated.transpose(0, 2, 1, 3)                                         # (batch, heads, P, d)
+        else:
+            keys = np.broadcast_to(key[None], (batch,) + key.shape)
+        rows = np.arange(batch)[:, None]
+        new_key = np.where(inside[:, None, :, None], keys[rows, :, source].transpose(0, 2, 1, 3), 0.0)
+        new_value = np.where(inside[:, None, :, None], value[:, source].transpose(1, 0, 2, 3), 0.0)
+        tiled.append((ops.convert_to_tensor(new_key.astype("float32")),
+                      ops.convert_to_tensor(new_value.astype("float32"))))
+    return tiled
