@@ -167,7 +167,8 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
     stop_matrix = np.full((len(rows), max(1, max(len(s) for s in stops))), -1, "int32")
     for index, row_stops in enumerate(stops):
         stop_matrix[index, : len(row_stops)] = sorted(row_stops)
-    buffer = np.full((len(rows), max_new_tokens), pad_id, "int32")
+    # The buffer is as wide as the cache whatever max_new_tokens is: one compiled loop per (batch, max_length).
+    buffer = np.full((len(rows), max_length), pad_id, "int32")
     buffer[:, 0] = first
     if max_new_tokens > 1:
         loop = _compiled(model, "greedy_batch", jit)
@@ -176,7 +177,7 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
                          mask, ops.convert_to_tensor(buffer), ops.convert_to_tensor(pad_id, "int32"))
         buffer = ops.convert_to_numpy(buffer)
     new_tokens = []
-    for row, row_stops in zip(buffer.tolist(), stops):
+    for row, row_stops in zip(buffer[:, :max_new_tokens].tolist(), stops):
         end = next((i + 1 for i, token in enumerate(row) if token in row_stops), len(row))
         new_tokens.append(row[:end])
     return new_tokens
@@ -213,8 +214,6 @@ def _tile_prefix(model, prefix: list[int], padding: np.ndarray, max_length: int,
     rotations compose: rotating a key made at position ``p`` by ``d`` gives the key made at ``p + d``).
     The cache is then the one a full prefill of the left-padded prompts writes, up to round-off.
     """
-    from llmbook.layers.positional import apply_rotary_embedding
-
     positions = getattr(model, "positions", "rope")
     if positions not in ("rope", "none"):
         raise ValueError(f"a shared prefix can be moved only with rotary or no positions, got {positions!r}")
@@ -226,25 +225,4 @@ def _tile_prefix(model, prefix: list[int], padding: np.ndarray, max_length: int,
         start = min(start, len(prefix) - chunk)            # the last chunk ends at the prefix's last slot
         _, single = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), single,
                            ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(0, "int32"))
-    length, batch = len(prefix), len(padding)
-    # For row r and slot s, the prefix token s - padding[r] (clipped; slots outside the prefix are zeroed).
-    slots = np.arange(max_length)[None, :] - padding[:, None]
-    inside = (slots >= 0) & (slots < length)
-    source = np.clip(slots, 0, length - 1)
-    shifts = np.repeat(padding[:, None], length, axis=1).astype("int32")             # (batch, length)
-    tiled = []
-    for key, value in single:
-        key = ops.convert_to_numpy(key)[0, :, :length]                                   # (heads, P, d)
-        value = ops.convert_to_numpy(value)[0, :, :length]
-        if positions == "rope":
-            per_row = np.broadcast_to(key.transpose(1, 0, 2)[None], (batch, length) + (key.shape[0], key.shape[2]))
-            rotated = ops.convert_to_numpy(apply_rotary_embedding(per_row, shifts, model.rope_theta))
-            keys = rotated.transpose(0, 2, 1, 3)                                         # (batch, heads, P, d)
-        else:
-            keys = np.broadcast_to(key[None], (batch,) + key.shape)
-        rows = np.arange(batch)[:, None]
-        new_key = np.where(inside[:, None, :, None], keys[rows, :, source].transpose(0, 2, 1, 3), 0.0)
-        new_value = np.where(inside[:, None, :, None], value[:, source].transpose(1, 0, 2, 3), 0.0)
-        tiled.append((ops.convert_to_tensor(new_key.astype("float32")),
-                      ops.convert_to_tensor(new_value.astype("float32"))))
-    return tiled
+    return _compiled(model, "tile_prefix", jit)(single, ops.convert_to_tensor(padding.astype("int32")))

@@ -121,12 +121,37 @@ def _greedy_batch_loop(model):
     return run
 
 
+def _tile_prefix_function(model):
+    """For a batch that shares a prompt prefix (:mod:`llmbook.generation.batch`): ``(single_cache, padding) -> batch cache``: row ``r``, slot ``s`` gets slot ``s - padding[r]`` of the
+    batch-1 cache (zero before the row's first slot), its keys rotated by ``padding[r]`` (rotary models)."""
+    from llmbook.layers.positional import apply_rotary_embedding
+
+    rotary = getattr(model, "positions", "rope") == "rope"
+
+    def tile(single, padding):
+        length = ops.shape(single[0][0])[2]
+        slots = ops.arange(length, dtype="int32")[None, :] - padding[:, None]          # (batch, slots)
+        inside = ops.cast(ops.greater_equal(slots, 0), "float32")[:, None, :, None]
+        source = ops.maximum(slots, 0)
+        shifts = ops.broadcast_to(padding[:, None], ops.shape(slots))
+        tiled = []
+        for key, value in single:
+            key = ops.transpose(ops.take(key[0], source, axis=1), (1, 2, 0, 3))          # (batch, slots, heads, d)
+            if rotary:
+                key = apply_rotary_embedding(key, shifts, model.rope_theta)
+            value = ops.transpose(ops.take(value[0], source, axis=1), (1, 0, 2, 3))      # (batch, heads, slots, d)
+            tiled.append((ops.transpose(key, (0, 2, 1, 3)) * inside, value * inside))
+        return tiled
+    return tile
+
+
 _DECODERS = {
     "extend": _extend,
     "extend_masked": _extend_masked,
     "forward": _forward,
     "greedy": _greedy_loop,
     "greedy_batch": _greedy_batch_loop,
+    "tile_prefix": _tile_prefix_function,
 }
 
 

@@ -15,12 +15,12 @@ from llmbook.prompting.http import OpenAIChat
 from llmbook.prompting.methods import (
     STOP, ask, ask_all, chain_of_thought, decompose, least_to_most, parse_subquestions, run_batch, standard,
 )
-from llmbook.prompting.models import ChatModel, LanguageModelError, LocalModel, local_chat
+from llmbook.prompting.models import ChatModel, LanguageModelError, LocalChat, LocalModel, local_chat
 from llmbook.prompting.scoring import exact_match, exact_match_accuracy, extract_answer, normalize_answer
 from llmbook.prompting.trace import Prompt, Step, Trace
 
 __all__ = [
-    "LAST_LETTER", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalModel",
+    "LAST_LETTER", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalChat", "LocalModel",
     "OpenAIChat", "Prompt", "Step", "TaskExemplars", "Trace", "ask", "ask_all", "chain_of_thought",
     "decompose", "exact_match", "exact_match_accuracy", "extract_answer", "least_to_most", "local_chat", "normalize_answer",
     "parse_subquestions", "run_batch", "standard",

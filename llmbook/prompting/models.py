@@ -130,28 +130,101 @@ class LocalModel:
         return texts
 
 
+class LocalChat(ChatModel):
+    """A :class:`ChatModel` from an instruction-tuned decoder, its tokenizer and chat template, with a
+    :meth:`batch` method that decodes many conversations together.
+
+    One conversation: rendered with ``template``, answered by :func:`llmbook.generation.chat`. Many
+    (:meth:`batch`, which :func:`~llmbook.prompting.run_batch` uses): rendered, then decoded greedily
+    ``batch_size`` at a time by :func:`llmbook.generation.generate_batch`, which prefills the rendered
+    prompts' common beginning (the system turn and the few-shot exemplars) once per batch.
+
+    Args:
+        model, tokenizer, template: for example ``load_smollm2()``'s three results.
+        system: an optional system message before every conversation (else the template's default).
+        max_new_tokens: the longest reply, in tokens.
+        max_length: static cache size (reuse one value to reuse the compiled decoder); it grows for a
+            batch that needs more.
+        batch_size: the most conversations :meth:`batch` decodes together (when it gets more, every group
+            is decoded at this size, the last one filled up, so that one compiled decoder serves them all).
+        **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` (default greedy; sampling answers
+            one conversation at a time).
+
+    Raises:
+        ValueError: for a non-positive ``max_new_tokens`` or ``batch_size``.
+    """
+
+    def __init__(self, model, tokenizer, template: str, *, system: str | None = None, max_new_tokens: int = 64,
+                 max_length: int | None = None, batch_size: int = 32, **sampling):
+        from llmbook.generation.chat import chat
+
+        self.max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.model, self.tokenizer, self.template = model, tokenizer, template
+        self.max_length, self.sampling = max_length, sampling
+        self.stop_tokens = _default_stop_tokens(tokenizer)
+        super().__init__(lambda messages: chat(model, tokenizer, template, messages, max_new_tokens=self.max_new_tokens,
+                                               max_length=self.max_length, **sampling), system=system)
+
+    def _conversation(self, messages) -> list[dict]:
+        messages = check_messages(messages)
+        if self.system is not None and messages[0]["role"] != "system":
+            messages = [{"role": "system", "content": self.system}] + messages
+        return messages
+
+    def batch(self, conversations: Sequence[Sequence[Mapping[str, str]]]) -> list[str]:
+        """The replies to ``conversations``, in order: each the reply :meth:`__call__` gives it (up to
+        round-off on near ties), decoded ``batch_size`` at a time.
+
+        Raises:
+            ValueError: for malformed messages.
+        """
+        from llmbook.generation.batch import BATCH_PREFILL_CHUNK, generate_batch
+        from llmbook.generation.chat import render_chat
+
+        if self.sampling.get("temperature", 0):
+            return [self(conversation) for conversation in conversations]
+        rows = [self.tokenizer.encode(render_chat(self.template, self._conversation(conversation)))
+                for conversation in conversations]
+        replies = []
+        for start in range(0, len(rows), self.batch_size):
+            group = rows[start:start + self.batch_size]
+            real = len(group)
+            if len(rows) > self.batch_size:
+                # A short last group is filled up with copies of its first row (their replies are dropped):
+                # every group then has one shape, and the compiled decoder is reused instead of re-made.
+                group = group + [group[0]] * (self.batch_size - real)
+            needed = max(BATCH_PREFILL_CHUNK, max(map(len, group))) + self.max_new_tokens
+            length = needed if self.max_length is None else max(self.max_length, needed)
+            for ids in generate_batch(self.model, group, self.max_new_tokens, stop_tokens=self.stop_tokens,
+                                      max_length=length)[:real]:
+                if ids and ids[-1] in self.stop_tokens:
+                    ids = ids[:-1]
+                replies.append(self.tokenizer.decode(ids))
+        return replies
+
+
 def local_chat(model, tokenizer, template: str, *, system: str | None = None, max_new_tokens: int = 64,
-               max_length: int | None = None, **sampling) -> ChatModel:
-    """A :class:`ChatModel` from an instruction-tuned decoder, its tokenizer and chat template.
+               max_length: int | None = None, batch_size: int = 32, **sampling) -> LocalChat:
+    """A :class:`LocalChat`: a chat model from an instruction-tuned decoder, its tokenizer and chat template.
 
     Each call renders the conversation with ``template`` and generates the reply with
-    :func:`llmbook.generation.chat` (which stops at ``<|im_end|>`` or ``<|endoftext|>``).
+    :func:`llmbook.generation.chat` (which stops at ``<|im_end|>`` or ``<|endoftext|>``); its ``batch``
+    method decodes many conversations together.
 
     Args:
         model, tokenizer, template: for example ``load_smollm2()``'s three results.
         system: an optional system message before every conversation.
         max_new_tokens: the longest reply, in tokens.
         max_length: static cache size (reuse one value to reuse the compiled decoder).
+        batch_size: the most conversations ``batch`` decodes together.
         **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` (default greedy).
 
     Returns:
         A chat model.
 
     Raises:
-        ValueError: for a non-positive ``max_new_tokens``.
+        ValueError: for a non-positive ``max_new_tokens`` or ``batch_size``.
     """
-    from llmbook.generation.chat import chat
-
-    max_new_tokens = positive_int("max_new_tokens", max_new_tokens)
-    return ChatModel(lambda messages: chat(model, tokenizer, template, messages, max_new_tokens=max_new_tokens,
-                                           max_length=max_length, **sampling), system=system)
+    return LocalChat(model, tokenizer, template, system=system, max_new_tokens=max_new_tokens,
+                     max_length=max_length, batch_size=batch_size, **sampling)
