@@ -7,14 +7,14 @@ export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test lint unit backends install-check pairs nbval html book execute benchmark
+.PHONY: setup test lint unit backends install-check pairs nbval html site book execute benchmark
 
 setup:
 	bash tools/setup.sh
 
 # Every check, in the order that fails fastest.
 test: setup
-	$(MAKE) lint unit backends install-check pairs nbval html
+	$(MAKE) lint unit backends install-check pairs nbval html site
 
 # Code lint (ruff), then the stored outputs against llmbook.book's digits convention.
 lint:
@@ -23,7 +23,7 @@ lint:
 
 # The unit tests and every docstring example of the package.
 unit:
-	$(PY) -m pytest -q tests llmbook --doctest-modules
+	$(PY) -m pytest -q tests llmbook --doctest-modules --ignore=tests/site
 
 # The layer, model, generation, BERT and word-vector tests on the other Keras backends (the book itself
 # runs on TensorFlow). A test that needs TensorFlow itself is skipped there with its reason.
@@ -52,6 +52,12 @@ html:
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 	$(PY) tools/chapters.py check-html
+
+# The built site in a real browser (Debian's Chromium, driven by Playwright): every page loads without a
+# JavaScript error or a request off the machine, formulas typeset, images load, links and anchors resolve,
+# search finds the chapter, download buttons give the notebook. Needs `make html` first.
+site:
+	$(PY) -m pytest -q tests/site
 
 # Re-execute every chapter and store the fresh outputs in its .ipynb (what an author does after an edit).
 execute:

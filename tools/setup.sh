@@ -27,20 +27,21 @@ else
   echo "$want" > "$stamp"
 fi
 
-# Debian data packages used by later chapters (MT and Chinese poetry); optional everywhere else.
-debs="dict-de-en fortunes-zh"
+# Debian packages: data used by later chapters (MT and Chinese poetry), and the Chromium that `make site`
+# drives to test the built book in a real browser.
+debs="dict-de-en fortunes-zh chromium"
 missing=""
 for d in $debs; do
   dpkg -s "$d" >/dev/null 2>&1 || missing="$missing $d"
 done
 if [ -z "$missing" ]; then
-  echo "setup: Debian data packages present ($debs)"
+  echo "setup: Debian packages present ($debs)"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "setup: installing Debian data packages:$missing"
+  echo "setup: installing Debian packages:$missing"
   (apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }) \
-    || echo "setup: WARNING: apt-get could not install$missing; the chapters that use them will say how to get them"
+    || echo "setup: WARNING: apt-get could not install$missing; the chapters that use them say how to get them, and make site needs chromium"
 elif command -v apt-get >/dev/null 2>&1; then
-  echo "setup: NOTE: run 'sudo apt-get install$missing' for the machine-translation and Chinese-poetry data"
+  echo "setup: NOTE: run 'sudo apt-get install$missing' (machine-translation and Chinese-poetry data; Chromium for make site)"
 else
   echo "setup: NOTE: no apt-get here; the Debian packages$missing (Ding dictionary, Chinese fortunes) are optional."
   echo "       Chapters that use them raise an error that names how to obtain the files."

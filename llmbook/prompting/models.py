@@ -77,8 +77,8 @@ class LocalModel:
         max_new_tokens: the longest continuation, in tokens.
         stop_tokens: ids that end the continuation (not included in the text), besides the tokenizer's
             end-of-text tokens (``<|im_end|>``, ``<|endoftext|>``, ``</s>`` where its ``vocab`` has them).
-            A few-shot reply ends at a blank line: where ``"\n\n"`` is one token,
-            ``stop_tokens=tokenizer.encode("\n\n")`` saves decoding past it.
+            A few-shot reply ends at a blank line: where ``"\\n\\n"`` is one token,
+            ``stop_tokens=tokenizer.encode("\\n\\n")`` saves decoding past it.
         max_length: static cache size; reuse one value so that prompts of different lengths share the
             compiled decoder.
         batch_size: the most prompts :meth:`batch` decodes together.
