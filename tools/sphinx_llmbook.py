@@ -1,7 +1,6 @@
 """The book's Sphinx extension: link the API reference's names as readers import them, and clean the pages.
 
-**Names.** 
-The docstrings name objects the way a reader imports them: ``llmbook.models.LlamaDecoder`` (a package
+**Names.** The docstrings name objects the way a reader imports them: ``llmbook.models.LlamaDecoder`` (a package
 re-export) or ``BertEncoder`` (a name of the same package). The API reference documents each object once,
 in the module that defines it (``llmbook.models.llama.LlamaDecoder``), so Sphinx would not find those names.
 This handler looks a missing ``py`` reference up by its last component among the documented objects and
