@@ -17,7 +17,9 @@ class Scripted:
     def answer(self, prompt):
         question, _, written = prompt.partition(ll.ANSWER)
         if ll.CARRY in question:
-            previous, word = question.split(ll.CARRY)
+            word, previous = question.split(ll.CARRY)
+            assert len(previous) == ll.WIDTH, "the field has a fixed width"
+            previous = previous.rstrip(ll.FILLER)
             right = previous + word[-1]
         else:
             right = "".join(w[-1] for w in question.split(ll.SEPARATOR))
@@ -55,11 +57,17 @@ def test_prefixes_go_from_least_to_most():
 def test_formats():
     assert ll.direct_prompt(("think", "machine")) == "think,machine>"
     assert ll.direct_example(("think", "machine")) == ("think,machine>", "ke.")
-    assert ll.step_prompt("k", "machine") == "k+machine>"
-    assert ll.step_example("ke", "learning") == ("ke+learning>", "keg.")
+    assert ll.step_prompt("k", "machine") == "machine+k__________>"          # width 11 by default
+    assert ll.step_prompt("k", "machine", width=3) == "machine+k__>"
+    assert ll.step_example("ke", "learning", width=3) == ("learning+ke_>", "keg.")
+    # the field puts every letter of the previous answer width + 1 characters before the same letter of the answer
+    prompt, target = ll.step_example("abcd", "dog", width=6)
+    text = prompt + target
+    assert all(text[text.index("+") + 1 + j] == text[len(prompt) + j] for j in range(4))
+    assert len(prompt) - (text.index("+") + 1) == 6 + 1
     vocabulary = ll.alphabet()
-    assert len(vocabulary) == 31 and vocabulary.pad_id == 0
-    text = "ke+learning>keg."
+    assert len(vocabulary) == 32 and vocabulary.pad_id == 0
+    text = "learning+ke_________>keg."
     assert "".join(vocabulary.decode(vocabulary.encode(list(text), unknown="error"))) == text
 
 
@@ -99,7 +107,7 @@ def test_sample_lists_are_distinct_words_of_one_length_and_reproducible():
 
 def test_training_examples_are_right_and_follow_the_limits():
     words = ll.load_word_list()[:40]
-    examples = ll.training_examples(words, 2000, np.random.default_rng(0), max_list_length=3, max_previous=11)
+    examples = ll.training_examples(words, 2000, np.random.default_rng(0), max_list_length=3, width=11)
     direct = [(p, t) for p, t in examples if ll.CARRY not in p]
     steps = [(p, t) for p, t in examples if ll.CARRY in p]
     assert 900 < len(direct) < 1100                          # direct_fraction 0.5
@@ -109,7 +117,9 @@ def test_training_examples_are_right_and_follow_the_limits():
     assert {len(p[:-1].split(ll.SEPARATOR)) for p, _ in direct} == {1, 2, 3}
     previous_lengths = set()
     for prompt, target in steps:
-        previous, word = prompt[:-1].split(ll.CARRY)
+        word, field = prompt[:-1].split(ll.CARRY)
+        previous = field.rstrip(ll.FILLER)
+        assert len(field) == 11 and set(previous) <= set(ll.LETTERS)
         previous_lengths.add(len(previous))
         assert word in words and target == previous + word[-1] + "."
     assert previous_lengths == set(range(1, 12))
@@ -120,9 +130,9 @@ def test_training_examples_are_right_and_follow_the_limits():
 
 def test_encode_examples_shifts_by_one_and_weights_the_target_only():
     vocabulary = ll.alphabet()
-    inputs, labels, weights = ll.encode_examples([("ab+cd>", "abd."), ("x>", "x.")], vocabulary, length=12)
+    inputs, labels, weights = ll.encode_examples([("cd+ab>", "abd."), ("x>", "x.")], vocabulary, length=12)
     assert inputs.shape == labels.shape == weights.shape == (2, 12)
-    ids = vocabulary.encode(list("ab+cd>abd."), unknown="error")
+    ids = vocabulary.encode(list("cd+ab>abd."), unknown="error")
     assert inputs[0, :9].tolist() == ids[:-1] and labels[0, :9].tolist() == ids[1:]
     assert (inputs[0, 9:] == 0).all() and (labels[0, 9:] == 0).all()
     # the weights cover exactly the positions whose label is a target character: a, b, d, .
@@ -150,28 +160,34 @@ def test_least_to_most_asks_each_prefix_with_the_previous_answer():
     result = ll.evaluate_least_to_most(solver, LISTS, carry="model")
     assert solver.calls == [
         ["cat>", "red>", "one>", "big>"],
-        ["t+dog>", "d+blue>", "g+fish>"],
-        ["tg+sun>", "gh+swim>"],
-        ["ghm+fast>"],
+        ["dog+t__________>", "blue+d__________>", "fish+g__________>"],
+        ["sun+tg_________>", "swim+gh_________>"],
+        ["fast+ghm________>"],
     ]
     assert result.accuracy == 1.0 and result.predictions == result.golds
     assert result.steps[0] == ("t", "tg", "tgn") and result.steps[2] == ("e",)
 
 
 def test_least_to_most_carries_a_wrong_sub_answer_forward():
-    solver = Scripted(wrong={"t+dog"}, malformed={"g+fish"})
+    solver = Scripted(wrong={"dog+t__________"}, malformed={"fish+g__________"})
     result = ll.evaluate_least_to_most(solver, LISTS, carry="model")
-    assert solver.calls[2] == ["tz+sun>"]                      # the wrong answer is carried; the malformed list stops
+    assert solver.calls[2] == ["sun+tz_________>"]                     # the wrong answer is carried; the malformed list stops
     assert result.steps[0] == ("t", "tz", "tzn") and result.steps[3] == ("g", None)
     assert result.predictions == ("tzn", "de", "e", None)
     assert result.correct.tolist() == [False, True, True, False] and result.accuracy == 0.5
 
 
+def test_an_answer_too_long_for_the_field_ends_its_list():
+    too_long = lambda prompts: ["abcd." for _ in prompts]      # noqa: E731
+    result = ll.evaluate_least_to_most(too_long, [("cat", "dog", "sun", "hat")], width=3)
+    assert result.steps == (("abcd", None),) and result.predictions == (None,) and result.accuracy == 0.0
+
+
 def test_program_carry_writes_the_previous_answer_itself():
-    solver = Scripted(wrong={"d+blue"})
+    solver = Scripted(wrong={"blue+d__________"})
     result = ll.evaluate_least_to_most(solver, LISTS, carry="program")
-    assert solver.calls[1] == ["t+dog>t", "d+blue>d", "g+fish>g"]
-    assert solver.calls[3] == ["ghm+fast>ghm"]
+    assert solver.calls[1] == ["dog+t__________>t", "blue+d__________>d", "fish+g__________>g"]
+    assert solver.calls[3] == ["fast+ghm________>ghm"]
     assert result.predictions == ("tgn", "dz", "e", "ghmt") and result.accuracy == 0.75
 
 
@@ -193,7 +209,7 @@ def test_greedy_solver_decodes_in_fixed_batches_like_generate_batch():
     vocabulary = ll.alphabet()
     model = TransformerDecoder(len(vocabulary), hidden_dim=16, num_layers=1, num_heads=2, max_length=64,
                                positions="rope")
-    prompts = ["cat,dog>", "k+machine>", "sun>"]
+    prompts = ["cat,dog>", "machine+k__________>", "sun>"]
     solve = ll.greedy_solver(model, vocabulary, max_new_tokens=5, batch_size=2, max_length=48)
     completions = solve(prompts)
     end = vocabulary.encode(["."], unknown="error")
@@ -227,7 +243,11 @@ def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="direct_fraction"):
         ll.training_examples(["cat"], 5, rng, max_list_length=1, direct_fraction=2)
     with pytest.raises(ValueError, match="pass length >= 9"):
-        ll.encode_examples([("ab+cd>", "abd.")], ll.alphabet(), length=4)
+        ll.encode_examples([("cd+ab>", "abd.")], ll.alphabet(), length=4)
+    with pytest.raises(ValueError, match="more than the field's width=2"):
+        ll.step_prompt("abc", "dog", width=2)
+    with pytest.raises(ValueError, match="a list of 4 words needs a field of width >= 3"):
+        ll.evaluate_least_to_most(Scripted(), LISTS, width=2)
     with pytest.raises(KeyError):
         ll.encode_examples([("AB>", "B.")], ll.alphabet(), length=8)
     with pytest.raises(ValueError, match="carry must be one of model, program"):

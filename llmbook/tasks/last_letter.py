@@ -5,8 +5,14 @@ each word, concatenated. ``"think, machine"`` gives ``"ke"``. Here it is written
 character-level model:
 
 - **direct**: the whole list, then ``>``, then the answer and ``.`` (the end): ``think,machine>ke.``
-- **one least-to-most step**: the previous sub-answer, ``+``, the next word, ``>``, the new answer:
-  ``k+machine>ke.``
+- **one least-to-most step**: the next word, ``+``, the previous sub-answer written in a field of fixed
+  width (filled up with ``_``), ``>``, the new answer: ``machine+k__________>ke.`` (width 11).
+
+The fixed field makes the copy of the previous answer a look-back by one fixed distance (``width + 1``
+characters) from every letter of the new answer to the same letter of the old one, which attention with
+relative positions learns quickly; without it the distance changes with the lengths of the word and the
+answer. The field holds answers of up to ``width`` letters, so a least-to-most run handles lists of up to
+``width + 1`` words.
 
 **Least to most.** A list of ``L`` words is decomposed into its ``L`` prefixes, from least to most
 complex (``("think",)``, ``("think", "machine")``, ...). The first prefix is a one-word list, solved in the
@@ -22,17 +28,19 @@ a decoder with :func:`llmbook.generation.generate_batch`; a scripted solver test
 
 >>> last_letters(("think", "machine"))
 'ke'
->>> direct_prompt(("think", "machine")), step_prompt("k", "machine")
-('think,machine>', 'k+machine>')
+>>> direct_prompt(("think", "machine")), step_prompt("k", "machine", width=4)
+('think,machine>', 'machine+k___>')
 >>> prefixes(("think", "machine", "learning"))
 [('think',), ('think', 'machine'), ('think', 'machine', 'learning')]
->>> scripted = lambda prompts: [p.rpartition("+")[0] + p[-2] + "." for p in prompts]
+>>> def scripted(prompts):
+...     words, fields = zip(*(p.rstrip(">").partition("+")[::2] for p in prompts))
+...     return [field.rstrip("_") + word[-1] + "." for word, field in zip(words, fields)]
 >>> result = evaluate_least_to_most(scripted, [("think", "machine", "learning")], carry="model")
 >>> result.steps, result.accuracy
 ((('k', 'ke', 'keg'),), 1.0)
 
-The scripted solver (a test double, not a model) keeps what comes before ``+`` and adds the letter before
-``>``: right for every step prompt and for one-word lists; a trained model has to learn that.
+The scripted solver (a test double, not a model) copies the field after ``+`` and adds the last letter of
+the word before it: right for every step prompt and for one-word lists; a trained model has to learn that.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from llmbook.text.vocabulary import Vocabulary
 from llmbook.validation import positive_int
 
 __all__ = [
-    "ANSWER", "CARRY", "CARRY_MODES", "END", "LETTERS", "SEPARATOR", "Evaluation", "WordSplit", "alphabet",
+    "ANSWER", "CARRY", "CARRY_MODES", "END", "FILLER", "LETTERS", "WIDTH", "SEPARATOR", "Evaluation", "WordSplit", "alphabet",
     "direct_example", "direct_prompt", "encode_examples", "evaluate_direct", "evaluate_least_to_most",
     "greedy_solver", "last_letters", "load_word_list", "parse_answer", "prefixes", "sample_lists", "split_words",
     "step_example", "step_prompt", "training_examples",
@@ -58,6 +66,8 @@ SEPARATOR = ","   # between the words of a list
 CARRY = "+"       # between the previous sub-answer and the next word
 ANSWER = ">"      # the question ends, the answer begins
 END = "."         # the answer ends
+FILLER = "_"      # fills the field of the previous answer up to its width
+WIDTH = 11        # the default field width: least-to-most on lists of up to 12 words
 CARRY_MODES = ("model", "program")
 
 Solver = Callable[[Sequence[str]], Sequence[str]]
@@ -174,31 +184,37 @@ def direct_example(words: Sequence[str]) -> tuple[str, str]:
     return direct_prompt(words), last_letters(words) + END
 
 
-def step_prompt(previous_answer: str, word: str) -> str:
-    """One least-to-most step: the previous sub-answer and the next word, ``k+machine>``.
+def step_prompt(previous_answer: str, word: str, width: int = WIDTH) -> str:
+    """One least-to-most step: the next word, then the previous sub-answer in a field of ``width``
+    characters: ``step_prompt("k", "machine", width=4) == "machine+k___>"``.
 
     Raises:
-        ValueError: if either is not a non-empty string of lower-case letters.
+        ValueError: if either is not a non-empty string of lower-case letters, or the previous answer is
+            longer than ``width`` (pass a larger width, and train the model with it).
     """
-    return f"{_check_word(previous_answer, 'previous_answer')}{CARRY}{_check_word(word)}{ANSWER}"
+    previous_answer = _check_word(previous_answer, "previous_answer")
+    width = positive_int("width", width)
+    if len(previous_answer) > width:
+        raise ValueError(f"previous_answer has {len(previous_answer)} letters, more than the field's width={width}")
+    return f"{_check_word(word)}{CARRY}{previous_answer.ljust(width, FILLER)}{ANSWER}"
 
 
-def step_example(previous_answer: str, word: str) -> tuple[str, str]:
-    """``(prompt, target)`` of one step: ``("k+machine>", "ke.")``."""
-    return step_prompt(previous_answer, word), previous_answer + word[-1] + END
+def step_example(previous_answer: str, word: str, width: int = WIDTH) -> tuple[str, str]:
+    """``(prompt, target)`` of one step: ``("machine+k___>", "ke.")`` with ``width=4``."""
+    return step_prompt(previous_answer, word, width), previous_answer + word[-1] + END
 
 
 def alphabet() -> Vocabulary:
-    """The character vocabulary of the formats: ``<pad>`` (id 0), the 26 letters, then ``, + > .``."""
-    return Vocabulary(list(LETTERS + SEPARATOR + CARRY + ANSWER + END), specials=("<pad>",))
+    """The character vocabulary of the formats: ``<pad>`` (id 0), the 26 letters, then ``, + > . _``."""
+    return Vocabulary(list(LETTERS + SEPARATOR + CARRY + ANSWER + END + FILLER), specials=("<pad>",))
 
 
 def training_examples(words: Sequence[str], count: int, rng: np.random.Generator, *, max_list_length: int = 3,
-                      max_previous: int = 11, direct_fraction: float = 0.5) -> list[tuple[str, str]]:
+                      width: int = WIDTH, direct_fraction: float = 0.5) -> list[tuple[str, str]]:
     """A training mixture of ``(prompt, target)`` pairs in both formats.
 
     A fraction ``direct_fraction`` are direct examples of lists of 1 to ``max_list_length`` words; the
-    rest are steps whose previous answer is a string of 1 to ``max_previous`` letters drawn uniformly (a
+    rest are steps whose previous answer is a string of 1 to ``width`` letters drawn uniformly (a
     copying exercise: the string comes from no list) and whose word is one of ``words``.
 
     Raises:
@@ -208,7 +224,7 @@ def training_examples(words: Sequence[str], count: int, rng: np.random.Generator
     words = _check_words(words)
     count, rng = positive_int("count", count), _check_rng(rng)
     max_list_length = positive_int("max_list_length", max_list_length)
-    max_previous = positive_int("max_previous", max_previous)
+    width = positive_int("width", width)
     if isinstance(direct_fraction, bool) or not isinstance(direct_fraction, numbers.Real) \
             or not 0 <= direct_fraction <= 1:
         raise ValueError(f"direct_fraction must be a number in [0, 1], got {direct_fraction!r}")
@@ -221,8 +237,8 @@ def training_examples(words: Sequence[str], count: int, rng: np.random.Generator
             chosen = rng.choice(len(words), size=length, replace=False)
             examples.append(direct_example([words[i] for i in chosen]))
         else:
-            previous = "".join(LETTERS[i] for i in rng.integers(0, 26, size=int(rng.integers(1, max_previous + 1))))
-            examples.append(step_example(previous, words[int(rng.integers(len(words)))]))
+            previous = "".join(LETTERS[i] for i in rng.integers(0, 26, size=int(rng.integers(1, width + 1))))
+            examples.append(step_example(previous, words[int(rng.integers(len(words)))], width))
     return examples
 
 
@@ -340,12 +356,14 @@ def evaluate_direct(solve: Solver, lists: Sequence[Sequence[str]]) -> Evaluation
                       tuple((a,) for a in answers))
 
 
-def evaluate_least_to_most(solve: Solver, lists: Sequence[Sequence[str]], carry: str = "model") -> Evaluation:
+def evaluate_least_to_most(solve: Solver, lists: Sequence[Sequence[str]], carry: str = "model",
+                           width: int = WIDTH) -> Evaluation:
     """Solve each list prefix by prefix, least to most, and score the last answer by exact match.
 
     Step 1 asks every list's first word in the direct format. Step ``k`` asks, for every list with more than
     ``k - 1`` words whose sub-answers so far are well formed, ``step_prompt(previous answer, k-th word)`` in
-    one call to ``solve`` (lists of different lengths share the calls).
+    one call to ``solve`` (lists of different lengths share the calls). A sub-answer that is malformed, or
+    too long for the field, ends its list: its prediction is None.
 
     Args:
         solve: prompts -> completions (see :func:`greedy_solver`).
@@ -353,20 +371,29 @@ def evaluate_least_to_most(solve: Solver, lists: Sequence[Sequence[str]], carry:
         carry: ``"model"``: the completion must hold the whole new answer (the model copies the previous
             one); ``"program"``: the prompt is followed by the previous answer, written by the program,
             and the model's completion is only what comes after it (one letter, then ``.``).
+        width: the field width of the step prompts (the one the model was trained with).
 
     Raises:
-        ValueError: for an unknown ``carry``, empty or malformed lists, or a solver that returns the
-            wrong number of completions.
+        ValueError: for an unknown ``carry``, empty or malformed lists, lists longer than ``width + 1``
+            words, or a solver that returns the wrong number of completions.
         TypeError: if ``solve`` is not callable or returns something other than strings.
     """
     if carry not in CARRY_MODES:
         raise ValueError(f"carry must be one of {', '.join(CARRY_MODES)}, got {carry!r}")
     lists = _check_lists(lists)
+    width = positive_int("width", width)
+    longest = max(len(words) for words in lists)
+    if longest > width + 1:
+        raise ValueError(f"a list of {longest} words needs a field of width >= {longest - 1}, got width={width}")
     first = [parse_answer(c) for c in _ask(solve, [direct_prompt(words[:1]) for words in lists])]
     steps = [[answer] for answer in first]
-    for k in range(1, max(len(words) for words in lists)):
+    for k in range(1, longest):
         active = [i for i, words in enumerate(lists) if len(words) > k and steps[i][-1] is not None]
-        prompts = [step_prompt(steps[i][-1], lists[i][k]) for i in active]
+        stopped = [i for i in active if len(steps[i][-1]) > width]
+        for i in stopped:                    # an answer that does not fit the field ends its list
+            steps[i].append(None)
+        active = [i for i in active if i not in stopped]
+        prompts = [step_prompt(steps[i][-1], lists[i][k], width) for i in active]
         if carry == "program":
             prompts = [prompt + steps[i][-1] for prompt, i in zip(prompts, active)]
         for i, completion in zip(active, _ask(solve, prompts)):
