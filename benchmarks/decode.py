@@ -2,7 +2,7 @@
 
 Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64] [--load-repeats 3]
       [--batch-size 32] [--batch-new-tokens 64] [--skip-load] [--skip-smollm2] [--skip-cache] [--skip-batch]
-      [--step]
+      [--step] [--prefix]
 
 Part 0: loading the model from the GGUF file, each load in a fresh Python process (imports not timed, the
 first TensorFlow/torch operation is): ``load_smollm2`` cold (its cache removed first: it parses the GGUF
@@ -36,6 +36,13 @@ Part 4 (only with ``--step``): one compiled SmolLM2 decoding step (one token per
 that generate_batch's prefill uses) at batch 1 and 32 with a cache of 107 and 512 slots, median of 7 calls,
 to see how the step's time grows with the batch and with the cache. The step returns a new cache, so it
 also copies the cache once, which the device loop (the cache updated in place) does not.
+
+Part 5 (only with ``--prefix``): few-shot prompts share their exemplars. ``--batch-size`` chat prompts with
+the two chain-of-thought last-letter exemplars (llmbook.prompting.LAST_LETTER) and different questions,
+decoded by ``generate_batch`` with the shared prefix prefilled once and copied to every row
+(``share_prefix=True``) and with every row prefilled in full (``share_prefix=False``): the prefill alone
+(one new token) and the prefill plus ``--batch-new-tokens`` tokens; interleaved, median of ``--repeats``;
+the ratio, and whether both give the same tokens in every row.
 """
 
 from __future__ import annotations
@@ -268,6 +275,42 @@ def step_part() -> None:
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
 
 
+def prefix_part(repeats: int, batch_size: int, new_tokens: int) -> None:
+    import os
+
+    from llmbook.generation import generate_batch, render_chat
+    from llmbook.generation.batch import shared_prefix_length
+    from llmbook.prompting import LAST_LETTER, WORDS, Prompt, last_letter_problems
+    from llmbook.weights.gguf import load_smollm2
+
+    model, tokenizer, template = load_smollm2()
+    shots = tuple((e.question, e.answer) for e in LAST_LETTER.chain_of_thought)
+    problems = last_letter_problems(WORDS, 4, batch_size, seed=0)
+    prompts = [tokenizer.encode(render_chat(template, Prompt(shots, p.question).messages)) for p in problems]
+    max_length = max(map(len, prompts)) + new_tokens
+    shared = shared_prefix_length(prompts)
+    print(f"shared-prefix prefill, SmolLM2-135M-Instruct: {batch_size} few-shot chat prompts of "
+          f"{min(map(len, prompts))}-{max(map(len, prompts))} tokens sharing their first {shared}; "
+          f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    for steps in (1, new_tokens):
+        runs = {name: (lambda share=share: generate_batch(model, prompts, steps, max_length=max_length,
+                                                          share_prefix=share))
+                for name, share in (("shared prefix", True), ("full prefill", False))}
+        for run in runs.values():
+            run()                                                   # warm-up: compile
+        seconds, tokens = {name: [] for name in runs}, {}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                elapsed, tokens[name] = timed(run)
+                seconds[name].append(elapsed)
+        medians = {name: statistics.median(values) for name, values in seconds.items()}
+        same = sum(a == b for a, b in zip(tokens["shared prefix"], tokens["full prefill"]))
+        print(f"  {steps:3} new token(s): shared prefix {medians['shared prefix']:.2f} s, full prefill "
+              f"{medians['full prefill']:.2f} s, ratio {medians['full prefill'] / medians['shared prefix']:.1f}x; "
+              f"rows with the same tokens: {same}/{batch_size}")
+    print(f"  load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -280,6 +323,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--batch-new-tokens", type=int, default=64)
     parser.add_argument("--step", action="store_true", help="part 4: time one decoding step")
+    parser.add_argument("--prefix", action="store_true", help="part 5: shared-prefix prefill against full prefill")
     parser.add_argument("--load-child", choices=["llmbook", "transformers"], help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -303,6 +347,8 @@ def main() -> None:
         batch_part(args.repeats, args.batch_size, args.batch_new_tokens)
     if args.step:
         step_part()
+    if args.prefix:
+        prefix_part(args.repeats, args.batch_size, args.batch_new_tokens)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,19 @@ The exemplars of the paper's tasks are data in :mod:`llmbook.prompting.exemplars
 round's prompts as one batch. Nothing here imports Keras until a local model generates text.
 """
 
-from llmbook.prompting.exemplars import LAST_LETTER, SCAN, Decomposition, Exemplar, TaskExemplars
+from llmbook.prompting.exemplars import ARITHMETIC, LAST_LETTER, SCAN, Decomposition, Exemplar, TaskExemplars
 from llmbook.prompting.http import OpenAIChat
 from llmbook.prompting.methods import (
     STOP, ask, ask_all, chain_of_thought, decompose, least_to_most, parse_subquestions, run_batch, standard,
 )
+from llmbook.prompting.problems import WORDS, Problem, arithmetic_problems, last_letter_problems
 from llmbook.prompting.models import ChatModel, LanguageModelError, LocalChat, LocalModel, local_chat
 from llmbook.prompting.scoring import exact_match, exact_match_accuracy, extract_answer, normalize_answer
 from llmbook.prompting.trace import Prompt, Step, Trace
 
 __all__ = [
-    "LAST_LETTER", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalChat", "LocalModel",
+    "ARITHMETIC", "LAST_LETTER", "Problem", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalChat", "LocalModel",
     "OpenAIChat", "Prompt", "Step", "TaskExemplars", "Trace", "ask", "ask_all", "chain_of_thought",
     "decompose", "exact_match", "exact_match_accuracy", "extract_answer", "least_to_most", "local_chat", "normalize_answer",
-    "parse_subquestions", "run_batch", "standard",
+    "WORDS", "arithmetic_problems", "last_letter_problems", "parse_subquestions", "run_batch", "standard",
 ]

@@ -9,12 +9,15 @@ Each task has four sets, one per prompting method:
 - ``solve``: questions answered with the help of earlier sub-questions and their answers (the second stage).
 
 The last-letter sets use the paper's words (*think, machine, learning, reasoning, generalization*) in its
-two-shot format. The SCAN sets follow the grammar of Lake & Baroni (2018): ``x and y`` gives x's actions
+two-shot format. The ARITHMETIC sets are
+word problems of a few additions and subtractions, written for this book in the same shape. The SCAN sets follow the grammar of Lake & Baroni (2018): ``x and y`` gives x's actions
 then y's, ``x after y`` gives y's then x's, ``opposite`` turns twice, ``around`` turns and acts four times,
 ``turn`` emits nothing by itself.
 
 >>> LAST_LETTER.decompose[0].answer
 '"think", "think, machine", "think, machine, learning"'
+>>> ARITHMETIC.solve[1].answer
+'Lena has 8 books after she buys 3 more. She gives away 4: 8 - 4 = 4. The answer is 4.'
 >>> SCAN.standard[1].question, SCAN.standard[1].answer
 ('turn right', '"I_TURN_RIGHT"')
 """
@@ -151,3 +154,34 @@ SCAN = TaskExemplars(
                  '"I_TURN_LEFT I_RUN I_TURN_LEFT I_RUN I_LOOK".'),
     ),
 )
+
+_STORY_1 = "Lena has 5 books. She buys 3 more. Then she gives away 4. How many books does Lena have now?"
+_STORY_1_STEP_1 = "Lena has 5 books. She buys 3 more. How many books does Lena have now?"
+_STORY_2 = ("Omar has 9 coins. He loses 2. Then he finds 6 more. Then he uses 5. "
+            "How many coins does Omar have now?")
+_STORY_2_STEP_1 = "Omar has 9 coins. He loses 2. How many coins does Omar have now?"
+_STORY_2_STEP_2 = "Omar has 9 coins. He loses 2. Then he finds 6 more. How many coins does Omar have now?"
+
+ARITHMETIC = TaskExemplars(
+    standard=(
+        Exemplar(_STORY_1, "The answer is 4."),
+        Exemplar(_STORY_2, "The answer is 8."),
+    ),
+    chain_of_thought=(
+        Exemplar(_STORY_1, "Lena starts with 5 books. She buys 3 more: 5 + 3 = 8. She gives away 4: 8 - 4 = 4. "
+                           "The answer is 4."),
+        Exemplar(_STORY_2, "Omar starts with 9 coins. He loses 2: 9 - 2 = 7. He finds 6 more: 7 + 6 = 13. "
+                           "He uses 5: 13 - 5 = 8. The answer is 8."),
+    ),
+    decompose=(
+        Decomposition(_STORY_1, (_STORY_1_STEP_1, _STORY_1)),
+        Decomposition(_STORY_2, (_STORY_2_STEP_1, _STORY_2_STEP_2, _STORY_2)),
+    ),
+    solve=(
+        Exemplar(_STORY_1_STEP_1, "Lena starts with 5 books. She buys 3 more: 5 + 3 = 8. The answer is 8."),
+        Exemplar(_STORY_1, "Lena has 8 books after she buys 3 more. She gives away 4: 8 - 4 = 4. The answer is 4."),
+    ),
+)
+"""Few-step word problems (:func:`llmbook.prompting.problems.arithmetic_problems`), in the format of the
+last-letter sets: the decomposition cuts the story after each step, and each solving answer starts from the
+amount the previous sub-problem gave."""
