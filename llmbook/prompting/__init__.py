@@ -10,6 +10,7 @@ The exemplars of the paper's tasks are data in :mod:`llmbook.prompting.exemplars
 round's prompts as one batch. Nothing here imports Keras until a local model generates text.
 """
 
+from llmbook.prompting.analysis import decomposition_matches, letter_claims, step_results
 from llmbook.prompting.exemplars import ARITHMETIC, LAST_LETTER, SCAN, Decomposition, Exemplar, TaskExemplars
 from llmbook.prompting.http import OpenAIChat
 from llmbook.prompting.methods import (
@@ -23,6 +24,6 @@ from llmbook.prompting.trace import Prompt, Step, Trace
 __all__ = [
     "ARITHMETIC", "LAST_LETTER", "Problem", "SCAN", "STOP", "ChatModel", "Decomposition", "Exemplar", "LanguageModelError", "LocalChat", "LocalModel",
     "OpenAIChat", "Prompt", "Step", "TaskExemplars", "Trace", "ask", "ask_all", "chain_of_thought",
-    "decompose", "exact_match", "exact_match_accuracy", "extract_answer", "least_to_most", "local_chat", "normalize_answer",
-    "WORDS", "arithmetic_problems", "last_letter_problems", "parse_subquestions", "run_batch", "standard",
+    "decompose", "decomposition_matches", "exact_match", "exact_match_accuracy", "extract_answer", "least_to_most", "letter_claims", "local_chat", "normalize_answer",
+    "WORDS", "arithmetic_problems", "last_letter_problems", "parse_subquestions", "run_batch", "standard", "step_results",
 ]

@@ -145,8 +145,8 @@ class LocalChat(ChatModel):
         max_new_tokens: the longest reply, in tokens.
         max_length: static cache size (reuse one value to reuse the compiled decoder); it grows for a
             batch that needs more.
-        batch_size: the most conversations :meth:`batch` decodes together (when it gets more, every group
-            is decoded at this size, the last one filled up, so that one compiled decoder serves them all).
+        batch_size: how many conversations :meth:`batch` decodes together; every group is decoded at this
+            size (a short one filled up with copies), so that one compiled decoder serves them all.
         **sampling: ``temperature``, ``top_k``, ``top_p``, ``seed`` (default greedy; sampling answers
             one conversation at a time).
 
@@ -190,10 +190,9 @@ class LocalChat(ChatModel):
         for start in range(0, len(rows), self.batch_size):
             group = rows[start:start + self.batch_size]
             real = len(group)
-            if len(rows) > self.batch_size:
-                # A short last group is filled up with copies of its first row (their replies are dropped):
-                # every group then has one shape, and the compiled decoder is reused instead of re-made.
-                group = group + [group[0]] * (self.batch_size - real)
+            # A short group is filled up with copies of its first row (their replies are dropped): every
+            # group then has one shape, and one compiled decoder serves them all instead of one per size.
+            group = group + [group[0]] * (self.batch_size - real)
             needed = max(BATCH_PREFILL_CHUNK, max(map(len, group))) + self.max_new_tokens
             length = needed if self.max_length is None else max(self.max_length, needed)
             for ids in generate_batch(self.model, group, self.max_new_tokens, stop_tokens=self.stop_tokens,
