@@ -13,7 +13,7 @@ model's own decomposition can be checked.
 >>> problem.question, problem.answer, problem.subquestions[0]
 ('machine, think, learning', 'ekg', 'machine')
 >>> arithmetic_problems(steps=2, count=1, seed=1)[0].subanswers
-('6', '4')
+('9', '18')
 """
 
 from __future__ import annotations
