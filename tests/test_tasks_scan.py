@@ -185,6 +185,25 @@ def test_greedy_translator_decodes_each_row_as_alone():
     assert outputs == alone and all(1 <= len(o.split()) <= 6 for o in outputs)
 
 
+def test_hold_out_and_training_order(split):
+    train, _ = split
+    fit, held = scan.hold_out(train, 500, np.random.default_rng(0))
+    assert len(fit) + len(held) == len(train) and not {c for c, _ in fit} & {c for c, _ in held}
+    assert not any(scan.is_single_sequence(c) for c, _ in held)
+    assert sum(scan.is_single_sequence(c) for c, _ in fit) == 94     # 102 sequences less the 8 'around thrice'
+    order = scan.training_order(fit, 20000, np.random.default_rng(1), single_fraction=0.25)
+    assert len(order) == 20000 and order.min() >= 0 and order.max() < len(fit)
+    singles = np.mean([scan.is_single_sequence(fit[i][0]) for i in order])
+    assert 0.25 <= singles < 0.27                                     # the drawn quarter, plus the few in the passes
+    assert len(set(scan.training_order(fit, len(fit), np.random.default_rng(2), single_fraction=0).tolist())) == len(fit)
+    with pytest.raises(ValueError, match="single_fraction"):
+        scan.training_order(fit, 10, np.random.default_rng(0), single_fraction=1)
+    with pytest.raises(ValueError, match="no single sequence"):
+        scan.training_order(held, 10, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="cannot hold out"):
+        scan.hold_out(train[:10], 20, np.random.default_rng(0))
+
+
 # ------------------------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("command, message", [
     ("", "empty"),

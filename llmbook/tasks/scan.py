@@ -466,11 +466,61 @@ def language_model_arrays(pairs: Sequence[tuple[str, str]], length: int | None =
     return inputs, labels, weights
 
 
+def is_single_sequence(command: str) -> bool:
+    """True for a command without ``and``/``after`` (one sequence ``S``: a piece of least to most)."""
+    return not set(_words(command)) & set(CONNECTIVES)
+
+
+def hold_out(pairs: Sequence[tuple[str, str]], size: int, rng: np.random.Generator
+             ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(fit, held_out)``: ``size`` two-sequence commands drawn at random from ``pairs`` are held out for an
+    in-distribution test; every single sequence stays in ``fit`` (least to most will ask for them). Both
+    keep the order of ``pairs``.
+
+    Raises:
+        ValueError: if ``size`` is not a positive integer or exceeds the two-sequence commands.
+    """
+    pairs = list(pairs)
+    size = positive_int("size", size)
+    candidates = [i for i, (command, _) in enumerate(pairs) if not is_single_sequence(command)]
+    if size > len(candidates):
+        raise ValueError(f"cannot hold out {size} commands: the pairs have {len(candidates)} with and/after")
+    held = set(rng.choice(candidates, size, replace=False).tolist())
+    return ([pair for i, pair in enumerate(pairs) if i not in held], [pair for i, pair in enumerate(pairs) if i in held])
+
+
+def training_order(pairs: Sequence[tuple[str, str]], examples: int, rng: np.random.Generator,
+                   single_fraction: float = 0.125) -> np.ndarray:
+    """Indices into ``pairs`` for ``examples`` training examples, in the order they are seen.
+
+    ``1 - single_fraction`` of them walk through shuffled passes over all the pairs; the rest are single
+    sequences drawn at random, so that the pieces least to most asks for (a few dozen among thousands of
+    commands) are seen often enough. The two kinds are shuffled together.
+
+    Raises:
+        ValueError: if ``examples`` is not positive, ``single_fraction`` is outside [0, 1), or it is positive
+            and ``pairs`` has no single sequence.
+    """
+    pairs = list(pairs)
+    examples = positive_int("examples", examples)
+    if not 0 <= single_fraction < 1:
+        raise ValueError(f"single_fraction must be in [0, 1), got {single_fraction!r}")
+    singles = np.array([i for i, (command, _) in enumerate(pairs) if is_single_sequence(command)], dtype=int)
+    extra = int(round(examples * single_fraction))
+    if extra and not len(singles):
+        raise ValueError("pairs has no single sequence to draw; pass single_fraction=0")
+    passes = -(-(examples - extra) // len(pairs))
+    order = np.concatenate([rng.permutation(len(pairs)) for _ in range(passes)])[: examples - extra]
+    order = np.concatenate([order, rng.choice(singles, extra)]) if extra else order
+    return order[rng.permutation(len(order))]
+
+
 def _not_an_action(token: str):
     raise ValueError(f"{token!r} is not a SCAN action; actions are {list(ACTIONS)}")
 
 
-def greedy_translator(model, max_actions: int = 48, max_length: int | None = None, jit: bool = True) -> Translator:
+def greedy_translator(model, max_actions: int = 48, max_length: int | None = None, jit: bool = True,
+                      rows: int | None = None) -> Translator:
     """A :data:`Translator` that decodes a decoder-only ``model`` greedily, a whole batch at once.
 
     ``model`` has the KV-cache interface and rotary positions (see
@@ -478,18 +528,28 @@ def greedy_translator(model, max_actions: int = 48, max_length: int | None = Non
     ``<eos>``. It may write ``max_actions`` actions and then ``<eos>`` (48 is the longest SCAN answer); a row
     that has not stopped by then is returned as written, ``max_actions + 1`` tokens, and so is wrong.
     ``max_length`` is the cache size (reuse one value so the compiled functions are reused); ``jit``
-    compiles them with XLA.
+    compiles them with XLA. ``rows`` fills every batch up to that many rows (copies of its first command,
+    whose answers are dropped), so that one compiled program serves every call: give it the batch size
+    :func:`translate` uses.
 
     Raises:
-        ValueError: if ``max_actions`` is not a positive integer.
+        ValueError: if ``max_actions`` or ``rows`` is not a positive integer, or a batch has more than
+            ``rows`` commands.
     """
     from llmbook.generation import generate_batch
 
     max_actions = positive_int("max_actions", max_actions)
+    rows = None if rows is None else positive_int("rows", rows)
 
     def translator(batch: list[str]) -> list[str]:
-        rows = generate_batch(model, [encode_command(command) for command in batch], max_actions + 1,
-                              stop_tokens=[EOS_ID], pad_id=PAD_ID, max_length=max_length, jit=jit)
-        return [decode_actions(row) for row in rows]
+        prompts = [encode_command(command) for command in batch]
+        if rows is not None:
+            if len(prompts) > rows:
+                raise ValueError(f"{len(prompts)} commands in one batch, but the translator fills batches up to "
+                                 f"rows={rows}: translate in batches of at most {rows}")
+            prompts += [prompts[0]] * (rows - len(prompts))
+        outputs = generate_batch(model, prompts, max_actions + 1, stop_tokens=[EOS_ID], pad_id=PAD_ID,
+                                 max_length=max_length, jit=jit)
+        return [decode_actions(row) for row in outputs[: len(batch)]]
 
     return translator
