@@ -80,12 +80,16 @@ def test_parse_answer():
 
 
 # --------------------------------------------------------------------------------------- data
-def test_word_list_is_simlex_words_of_the_asked_lengths():
+def test_word_list_is_lower_case_words_of_the_asked_lengths():
     words = ll.load_word_list(3, 5)
-    assert len(words) > 400 and list(words) == sorted(set(words))
+    assert len(words) > 650 and list(words) == sorted(set(words))
     assert all(3 <= len(w) <= 5 and set(w) <= set(ll.LETTERS) for w in words)
-    assert {"cat", "dog", "happy"} <= set(words) and "machine" not in words
-    assert set(ll.load_word_list(3, 6)) > set(words)
+    assert {"cat", "dog", "happy", "eagle"} <= set(words) and "machine" not in words
+    assert "paris" not in words and "athens" not in words              # names in the analogy set are capitalized
+    simlex = ll.load_word_list(3, 5, sources=["simlex999"])
+    assert set(simlex) < set(words) and set(ll.load_word_list(3, 6)) > set(words)
+    with pytest.raises(ValueError, match="unknown or no source"):
+        ll.load_word_list(sources=["wordnet"])
 
 
 def test_split_words_is_disjoint_complete_and_seeded():

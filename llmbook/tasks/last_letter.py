@@ -57,7 +57,7 @@ from llmbook.validation import positive_int
 __all__ = [
     "ANSWER", "CARRY", "CARRY_MODES", "END", "FILLER", "LETTERS", "WIDTH", "SEPARATOR", "Evaluation", "WordSplit", "alphabet",
     "direct_example", "direct_prompt", "encode_examples", "evaluate_direct", "evaluate_least_to_most",
-    "greedy_solver", "last_letters", "load_word_list", "parse_answer", "prefixes", "sample_lists", "split_words",
+    "greedy_solver", "last_letters", "load_word_list", "WORD_SOURCES", "parse_answer", "prefixes", "sample_lists", "split_words",
     "step_example", "step_prompt", "training_examples",
 ]
 
@@ -88,26 +88,46 @@ def _check_words(words, what: str = "words") -> tuple[str, ...]:
     return tuple(_check_word(w, f"each of {what}") for w in words)
 
 
-def load_word_list(min_letters: int = 3, max_letters: int = 5) -> tuple[str, ...]:
-    """The distinct English words of SimLex-999 (Hill et al., 2015) with ``min_letters`` to ``max_letters`` letters.
+WORD_SOURCES = ("simlex999", "wordsim353", "google-analogies")
 
-    SimLex-999 ships with gensim (:func:`llmbook.data.load_simlex999`); its 1,028 distinct words are common
-    English nouns, verbs and adjectives, all lower-case. Short words keep the sequences, and so the
-    training, short.
+
+def load_word_list(min_letters: int = 3, max_letters: int = 5,
+                   sources: Sequence[str] = WORD_SOURCES) -> tuple[str, ...]:
+    """The distinct lower-case English words of three word sets, with ``min_letters`` to ``max_letters`` letters.
+
+    The sets ship with gensim (:mod:`llmbook.data`): SimLex-999 (Hill et al., 2015) and WordSim-353
+    (Finkelstein et al., 2002), common nouns, verbs and adjectives, and the Google analogy questions
+    (Mikolov et al., 2013), of which only the words written in lower case are kept (the capitalized ones
+    are names of countries, cities and people). Short words keep the sequences, and so the training, short.
+
+    Args:
+        min_letters, max_letters: the shortest and longest word kept.
+        sources: any of ``"simlex999"``, ``"wordsim353"``, ``"google-analogies"``.
 
     Returns:
         The words, sorted, as a tuple of lower-case ``a-z`` strings.
 
     Raises:
-        ValueError: if ``min_letters`` < 1 or ``max_letters`` < ``min_letters``.
+        ValueError: if ``min_letters`` < 1, ``max_letters`` < ``min_letters``, or a source is unknown.
         DataPackageMissingError: if gensim is not installed (``pip install gensim``).
     """
-    from llmbook.data import load_simlex999
+    from llmbook import data
 
     min_letters = positive_int("min_letters", min_letters)
     max_letters = positive_int("max_letters", max_letters, minimum=min_letters)
-    words = {w.lower() for pair in load_simlex999().pairs for w in (pair.word1, pair.word2)}
-    return tuple(sorted(w for w in words if min_letters <= len(w) <= max_letters and set(w) <= set(LETTERS)))
+    if isinstance(sources, str):
+        raise TypeError(f"sources must be a list of names, e.g. [{sources!r}], not a string")
+    unknown = [name for name in sources if name not in WORD_SOURCES]
+    if unknown or not sources:
+        raise ValueError(f"unknown or no source(s) {unknown}; choose among {', '.join(WORD_SOURCES)}")
+    found = set()
+    for name in sources:
+        loaded = data.load(name)
+        if name == "google-analogies":
+            found.update(w for question in loaded.questions for w in question)
+        else:
+            found.update(w for pair in loaded.pairs for w in (pair.word1, pair.word2))
+    return tuple(sorted(w for w in found if min_letters <= len(w) <= max_letters and set(w) <= set(LETTERS)))
 
 
 @dataclass(frozen=True)
