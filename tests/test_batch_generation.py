@@ -171,3 +171,32 @@ def test_the_moved_prefix_cache_is_the_full_prefill_cache(llama):
             np.testing.assert_allclose(value[row, :, window], full_value[row, :, window], atol=2e-5)
             assert not key[row, :, :pad].any() and not key[row, :, pad + 20:].any()
     assert ops.shape(tiled[0][0]) == (len(prompts), llama.num_kv_heads, CACHE, llama.head_dim)
+
+
+@pytest.mark.parametrize("options", [{"temperature": 0.9}, {"temperature": 1.3, "top_k": 5},
+                                     {"temperature": 0.7, "top_p": 0.8}])
+def test_sampled_rows_are_those_of_generate_with_the_same_seed(llama, options):
+    prompts = prompts_with_a_shared_prefix(prefix_length=18, suffix_lengths=(1, 6, 3))
+    seeds = [7, 8, 9]
+    batched = generate_batch(llama, prompts, NEW, max_length=CACHE, seed=seeds, **options)
+    alone = [generate(llama, p, NEW, max_length=CACHE, seed=s, **options) for p, s in zip(prompts, seeds)]
+    assert batched == alone
+    assert generate_batch(llama, prompts, NEW, max_length=CACHE, seed=seeds, **options) == batched
+    assert generate_batch(llama, prompts, NEW, max_length=CACHE, seed=[1, 2, 3], **options) != batched
+    # An int seed gives each row its own generator: the same prompt twice gives two different rows.
+    twins = generate_batch(llama, [prompts[0], prompts[0]], NEW, max_length=CACHE, seed=5, **options)
+    assert twins[0] != twins[1]
+
+
+def test_sampling_stops_each_row_and_refuses_bad_settings(llama):
+    prompts = random_prompts(seed=6)
+    free = generate_batch(llama, prompts, NEW, max_length=CACHE, temperature=1.0, seed=3)
+    stops = [[row[2]] for row in free]
+    stopped = generate_batch(llama, prompts, NEW, max_length=CACHE, temperature=1.0, seed=3, stop_tokens=stops)
+    assert stopped == [row[: row.index(stop[0]) + 1] for row, stop in zip(free, stops)]
+    with pytest.raises(ValueError, match="2 seeds for 6 prompts"):
+        generate_batch(llama, prompts, 4, temperature=1.0, seed=[1, 2])
+    with pytest.raises(TypeError, match="seed"):
+        generate_batch(llama, prompts, 4, temperature=1.0, seed="x")
+    with pytest.raises(ValueError, match="temperature"):
+        generate_batch(llama, prompts, 4, temperature=-1.0)

@@ -43,6 +43,7 @@ import numpy as np
 from keras import ops
 
 from llmbook.generation.decoding import _check_prompt, _compiled
+from llmbook.generation.sampling import sample_next_token
 from llmbook.validation import non_negative_int, positive_int
 
 # Prefill chunk of a batch: half of one prompt's (decoding.PREFILL_CHUNK). A chunk of ``b`` rows is already a
@@ -92,8 +93,9 @@ def _check_stops(stop_tokens, batch: int) -> list[set[int]]:
 
 def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int, *,
                    stop_tokens: Iterable = (), pad_id: int = 0, max_length: int | None = None,
-                   jit: bool = True, share_prefix: bool = True) -> list[list[int]]:
-    """Greedy continuations of many prompts, decoded together with one KV cache.
+                   jit: bool = True, share_prefix: bool = True, temperature: float = 0.0,
+                   top_k: int | None = None, top_p: float | None = None, seed=0) -> list[list[int]]:
+    """Continuations of many prompts, decoded together with one KV cache: greedy, or sampled per row.
 
     Args:
         model: a decoder with the KV-cache interface and rotary (relative) positions: ``LlamaDecoder``,
@@ -109,10 +111,16 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
         share_prefix: when the prompts begin with the same tokens (a few-shot prompt's exemplars) and
             that common prefix is at least one prefill chunk long, run it once and copy its cache to
             every row (see :func:`shared_prefix_length`); False prefills every row in full.
+        temperature, top_k, top_p: 0 (the default) decodes greedily with the loop on the device; a
+            temperature > 0 samples each row's tokens on the host, as :func:`~llmbook.generation.generate`
+            does, one compiled step per token for the whole batch.
+        seed: for sampling, one int (row ``r`` draws from ``numpy.random.default_rng([seed, r])``) or one
+            seed per prompt (row ``r`` from ``default_rng(seed[r])``, the generator ``generate`` makes
+            from the same seed: the same draws).
 
     Returns:
-        One list of new token ids per prompt, in order: what :func:`~llmbook.generation.generate` with
-        ``temperature=0`` gives for that prompt alone (up to round-off on near ties).
+        One list of new token ids per prompt, in order: what :func:`~llmbook.generation.generate` gives
+        for that prompt alone, greedily or with the row's seed (up to round-off on near ties).
 
     Raises:
         ValueError: for an empty prompt list, an empty prompt, ids outside the vocabulary,
@@ -133,6 +141,11 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
     if vocab_size is not None and pad_id >= vocab_size:
         raise ValueError(f"pad_id={pad_id} is outside the vocabulary 0..{vocab_size - 1}")
     stops = _check_stops(stop_tokens, len(rows))
+    generators = None
+    if temperature:
+        # Bad sampling settings fail here, before any decoding, with sample_next_token's message.
+        sample_next_token(np.zeros(2), np.random.default_rng(0), temperature, top_k, top_p)
+        generators = _row_generators(seed, len(rows))
     longest = max(len(row) for row in rows)
     chunk = BATCH_PREFILL_CHUNK if jit else longest
     width = max(longest, chunk)                                # at least one chunk: one prefill program
@@ -163,6 +176,9 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
         logits, cache = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), cache,
                                ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(chunk - 1, "int32"),
                                mask)
+    if temperature:
+        return _sample_on_host(model, ops.convert_to_numpy(logits), cache, width, max_new_tokens, stops, mask,
+                               generators, (temperature, top_k, top_p), pad_id, jit)
     first = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
     stop_matrix = np.full((len(rows), max(1, max(len(s) for s in stops))), -1, "int32")
     for index, row_stops in enumerate(stops):
@@ -180,6 +196,48 @@ def generate_batch(model, prompts: Sequence[Sequence[int]], max_new_tokens: int,
     for row, row_stops in zip(buffer[:, :max_new_tokens].tolist(), stops):
         end = next((i + 1 for i, token in enumerate(row) if token in row_stops), len(row))
         new_tokens.append(row[:end])
+    return new_tokens
+
+
+def _row_generators(seed, batch: int) -> list[np.random.Generator]:
+    """One NumPy generator per row: ``default_rng([seed, r])`` for an int seed, ``default_rng(seed[r])``
+    for one seed per row."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError("seed must be an int or one int per prompt, not a bool")
+    if isinstance(seed, (numbers.Integral, np.integer)):
+        return [np.random.default_rng([int(seed), row]) for row in range(batch)]
+    seeds = list(seed) if isinstance(seed, (Sequence, np.ndarray)) and not isinstance(seed, (str, bytes)) else None
+    if seeds is None or not all(isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool)
+                                for s in seeds):
+        raise TypeError(f"seed must be an int or a list of ints (one per prompt), got {seed!r}")
+    if len(seeds) != batch:
+        raise ValueError(f"{len(seeds)} seeds for {batch} prompts: give one seed per prompt, or one int for all")
+    return [np.random.default_rng(int(s)) for s in seeds]
+
+
+def _sample_on_host(model, logits, cache, position: int, max_new_tokens: int, stops, mask, generators,
+                    settings, pad_id: int, jit: bool) -> list[list[int]]:
+    """Sampled decoding of the batch: one compiled step per token (every row together), each row's token
+    drawn on the host from its own generator; a row that has emitted a stop token is done."""
+    temperature, top_k, top_p = settings
+    step = _compiled(model, "extend_masked", jit)
+    rows = len(generators)
+    new_tokens, done = [[] for _ in range(rows)], [False] * rows
+    no_offset = ops.convert_to_tensor(0, "int32")
+    for index in range(max_new_tokens):
+        tokens = np.full((rows, 1), pad_id, "int32")
+        for row in range(rows):
+            if done[row]:
+                continue
+            token = sample_next_token(logits[row].astype(np.float64), generators[row], temperature, top_k, top_p)
+            new_tokens[row].append(token)
+            tokens[row, 0] = token
+            done[row] = token in stops[row] or len(new_tokens[row]) == max_new_tokens
+        if all(done):
+            break
+        last, cache = step(ops.convert_to_tensor(tokens), cache, ops.convert_to_tensor(position + index, "int32"),
+                           no_offset, mask)
+        logits = ops.convert_to_numpy(last)
     return new_tokens
 
 
