@@ -184,3 +184,18 @@ def test_download_button_gives_the_notebook(browser, server, path):
     notebook = (SITE / path).parent / links[0]
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     assert any(cell["cell_type"] == "code" and cell.get("outputs") for cell in cells), f"{notebook}: no stored outputs"
+
+
+@pytest.mark.parametrize("path", [page for page in toc_pages() if "/chapters/" in page][:3])
+def test_exercises_are_numbered_and_solutions_open_on_click(browser, server, path):
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    titles = [title.inner_text() for title in page.locator(".exercise .admonition-title").all()]
+    assert titles and all(re.match(r"Exercise \d+", title) for title in titles), f"{path}: exercise titles {titles}"
+    solution = page.locator(".solution.dropdown").first
+    content = solution.locator("section").first
+    assert not content.is_visible(), f"{path}: a solution is visible before it is clicked"
+    solution.locator(".admonition-title").click()
+    content.wait_for(state="visible", timeout=10_000)
+    page.close()
+    assert visit.problems == [], "\n".join(visit.problems)
