@@ -142,7 +142,7 @@ def test_every_internal_link_and_anchor_resolves():
     broken = []
     for path in toc_pages():
         source = SITE / path
-        links = parsed.setdefault(source, _parse(source))
+        links = parsed[source] = parsed.get(source) or _parse(source)
         for href in links.hrefs:
             url = urllib.parse.urlsplit(href)
             if url.scheme or url.netloc or href.startswith("mailto:"):
@@ -153,7 +153,9 @@ def test_every_internal_link_and_anchor_resolves():
             if not target.exists():
                 broken.append(f"{path}: {href} (no such file)")
             elif url.fragment and target.suffix == ".html":
-                ids = parsed.setdefault(target, _parse(target)).ids
+                if target not in parsed:
+                    parsed[target] = _parse(target)
+                ids = parsed[target].ids
                 if urllib.parse.unquote(url.fragment) not in ids:
                     broken.append(f"{path}: {href} (no such anchor)")
     assert broken == [], "\n".join(broken[:50])
@@ -195,7 +197,7 @@ def test_exercises_are_numbered_and_solutions_open_on_click(browser, server, pat
     solution = page.locator(".solution.dropdown").first
     content = solution.locator("section").first
     assert not content.is_visible(), f"{path}: a solution is visible before it is clicked"
-    solution.locator(".admonition-title").click()
+    solution.locator("button.toggle-button").click()
     content.wait_for(state="visible", timeout=10_000)
     page.close()
     assert visit.problems == [], "\n".join(visit.problems)
