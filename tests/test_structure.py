@@ -19,7 +19,7 @@ ALLOWED = {
     "data": {"text", "validation"},
     "layers": {"validation", "backend"},
     "training": {"numerics", "validation"},
-    "generation": {"numerics", "validation", "backend"},
+    "generation": {"numerics", "validation", "backend", "layers"},  # rotary positions, for shared-prefix caches
     "prompting": {"generation", "validation"},
     "tasks": {"data", "text", "generation", "prompting", "metrics", "validation"},
     "models": {"layers", "text", "validation", "backend"},
