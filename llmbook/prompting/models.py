@@ -173,7 +173,7 @@ class LocalChat(ChatModel):
         return messages
 
     def batch(self, conversations: Sequence[Sequence[Mapping[str, str]]]) -> list[str]:
-        """The replies to ``conversations``, in order: each the reply :meth:`__call__` gives it (up to
+        """The replies to ``conversations``, in order: each the reply that calling the model on it gives (up to
         round-off on near ties), decoded ``batch_size`` at a time.
 
         Raises:

@@ -111,7 +111,7 @@ def load_word_list(min_letters: int = 3, max_letters: int = 5,
         ValueError: if ``min_letters`` < 1, ``max_letters`` < ``min_letters``, or a source is unknown.
         DataPackageMissingError: if gensim is not installed (``pip install gensim``).
     """
-    from llmbook import data
+    import llmbook.data as data
 
     min_letters = positive_int("min_letters", min_letters)
     max_letters = positive_int("max_letters", max_letters, minimum=min_letters)

@@ -55,7 +55,7 @@ ACTIONS = ("I_WALK", "I_LOOK", "I_RUN", "I_JUMP", "I_TURN_LEFT", "I_TURN_RIGHT")
 _VERB_ACTION = {verb: f"I_{verb.upper()}" for verb in VERBS}
 _TURN_ACTION = {direction: f"I_TURN_{direction.upper()}" for direction in DIRECTIONS}
 
-#: The length split of Lake & Baroni (2018): train on at most this many actions, test on at least TEST_MIN.
+#: In the length split (Lake & Baroni, 2018), training commands have at most this many actions; test ones at least TEST_MIN.
 TRAIN_MAX_ACTIONS = 22
 TEST_MIN_ACTIONS = 24
 LEVELS = ("conjunction", "unit")
@@ -290,6 +290,7 @@ def subquestions(command: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+#: A translator: a batch of commands in, one action string per command out (a model, or the interpreter).
 Translator = Callable[[list[str]], Sequence[str]]
 
 
