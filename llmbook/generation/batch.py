@@ -42,7 +42,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from keras import ops
 
-from llmbook.generation.decoding import _check_prompt, _compiled
+from llmbook.generation.decoding import _check_prompt, _compiled, _prefill
 from llmbook.generation.sampling import sample_next_token
 from llmbook.validation import non_negative_int, positive_int
 
@@ -270,17 +270,13 @@ def _tile_prefix(model, prefix: list[int], padding: np.ndarray, max_length: int,
     A left-padded row's tokens sit at positions shifted by its padding. Values carry no position, so they
     are copied as they are; rotary keys carry theirs, so each row's keys are rotated by its padding (RoPE
     rotations compose: rotating a key made at position ``p`` by ``d`` gives the key made at ``p + d``).
-    The cache is then the one a full prefill of the left-padded prompts writes, up to round-off.
+    The cache is then the one a full prefill of the left-padded prompts writes, up to round-off. The prefill
+    is :func:`~llmbook.generation.generate`'s own; its last chunk is right-padded, so only the prefix's ``P``
+    slots are copied and every other slot stays zero.
     """
     positions = getattr(model, "positions", "rope")
     if positions not in ("rope", "none"):
         raise ValueError(f"a shared prefix can be moved only with rotary or no positions, got {positions!r}")
-    single = model.init_cache(1, max_length)
-    chunk = BATCH_PREFILL_CHUNK if jit else len(prefix)
-    extend = _compiled(model, "extend", jit)
-    tokens = np.asarray([prefix], "int32")
-    for start in range(0, len(prefix), chunk):
-        start = min(start, len(prefix) - chunk)            # the last chunk ends at the prefix's last slot
-        _, single = extend(ops.convert_to_tensor(tokens[:, start:start + chunk]), single,
-                           ops.convert_to_tensor(start, "int32"), ops.convert_to_tensor(0, "int32"))
-    return _compiled(model, "tile_prefix", jit)(single, ops.convert_to_tensor(padding.astype("int32")))
+    _, single = _prefill(model, prefix, model.init_cache(1, max_length), max_length, jit)   # generate()'s prefill
+    return _compiled(model, "tile_prefix", jit)(single, ops.convert_to_tensor(padding.astype("int32")),
+                                                ops.convert_to_tensor(len(prefix), "int32"))

@@ -122,16 +122,18 @@ def _greedy_batch_loop(model):
 
 
 def _tile_prefix_function(model):
-    """For a batch that shares a prompt prefix (:mod:`llmbook.generation.batch`): ``(single_cache, padding) -> batch cache``: row ``r``, slot ``s`` gets slot ``s - padding[r]`` of the
-    batch-1 cache (zero before the row's first slot), its keys rotated by ``padding[r]`` (rotary models)."""
+    """For a batch that shares a prompt prefix (:mod:`llmbook.generation.batch`):
+    ``(single_cache, padding, length) -> batch cache``: row ``r``, slot ``s`` gets slot ``s - padding[r]`` of
+    the batch-1 cache when that slot holds one of the prefix's ``length`` tokens (zero elsewhere), its keys
+    rotated by ``padding[r]`` (rotary models)."""
     from llmbook.layers.positional import apply_rotary_embedding
 
     rotary = getattr(model, "positions", "rope") == "rope"
 
-    def tile(single, padding):
-        length = ops.shape(single[0][0])[2]
-        slots = ops.arange(length, dtype="int32")[None, :] - padding[:, None]          # (batch, slots)
-        inside = ops.cast(ops.greater_equal(slots, 0), "float32")[:, None, :, None]
+    def tile(single, padding, length):
+        slots = ops.arange(ops.shape(single[0][0])[2], dtype="int32")[None, :] - padding[:, None]  # (batch, slots)
+        inside = ops.logical_and(ops.greater_equal(slots, 0), ops.less(slots, length))
+        inside = ops.cast(inside, "float32")[:, None, :, None]
         source = ops.maximum(slots, 0)
         shifts = ops.broadcast_to(padding[:, None], ops.shape(slots))
         tiled = []
