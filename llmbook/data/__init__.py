@@ -6,7 +6,7 @@ install command when its package is missing.
 
 >>> from llmbook import data
 >>> data.available()[:4]
-['chinese-sentiment', 'english-sentences', 'enwiki-sample', 'google-analogies']
+['chinese-sentiment', 'ding-sentences', 'english-sentences', 'enwiki-sample']
 >>> corpus = data.load("shakespeare")      # doctest: +SKIP
 """
 
@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from llmbook.data._common import DataPackageMissingError, Split, TextCorpus, split_indices
 from llmbook.data.chinese import LabelledTexts, TaggedCorpus, load_chinese_sentiment, load_peoples_daily
+from llmbook.data.ding import ParallelCorpus, SentencePair, load_ding_sentences
 from llmbook.data.download import ChecksumError, fetch
 from llmbook.data.english_sentiment import SentimentLexicon, load_pang_lee_polarity, load_sentiment_lexicon
 from llmbook.data.english_words import load_english_sentences
@@ -35,6 +36,7 @@ from llmbook.data.wiki import load_enwiki_sample
 
 LOADERS: dict[str, Callable[..., Any]] = {
     "chinese-sentiment": load_chinese_sentiment,
+    "ding-sentences": load_ding_sentences,
     "english-sentences": load_english_sentences,
     "enwiki-sample": load_enwiki_sample,
     "google-analogies": load_analogies,
@@ -67,10 +69,12 @@ def load(name: str, **options: Any) -> Any:
 
 
 __all__ = [
-    "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "SentimentLexicon",
+    "AnalogyQuestion", "AnalogySet", "ChecksumError", "DataPackageMissingError", "LabelledTexts", "ParallelCorpus",
+    "SentencePair",
+    "SentimentLexicon",
     "SimilarityPair",
     "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
-    "load_chinese_sentiment", "load_english_sentences",
+    "load_chinese_sentiment", "load_ding_sentences", "load_english_sentences",
     "load_enwiki_sample", "load_lee", "load_pang_lee_polarity", "load_peoples_daily",
     "load_sentiment_lexicon",
     "load_shakespeare", "load_simlex999",
