@@ -1,7 +1,7 @@
 """Generating text: sampling strategies, decoding with a KV cache, chat templates.
 
-The sampling and chat helpers are NumPy and Jinja only; ``generate`` and ``generate_batch`` (which need
-Keras) are imported on first use, so ``from llmbook.generation import top_p_filter`` does not import
+The sampling and chat helpers are NumPy and Jinja only; ``generate``, ``generate_batch`` and ``beam_search``
+(which need Keras) are imported on first use, so ``from llmbook.generation import top_p_filter`` does not import
 TensorFlow.
 """
 
@@ -16,7 +16,7 @@ from llmbook.generation.sampling import (
 )
 
 __all__ = [
-    "chat", "check_messages", "compile_function", "generate", "generate_batch", "next_token_distribution", "render_chat",
+    "beam_search", "chat", "check_messages", "compile_function", "generate", "generate_batch", "next_token_distribution", "render_chat",
     "sample_next_token", "softmax", "top_k_filter", "top_p_filter",
 ]
 
@@ -30,4 +30,8 @@ def __getattr__(name):
         from llmbook.generation.batch import generate_batch
 
         return generate_batch
+    if name == "beam_search":
+        from llmbook.generation.beam import beam_search
+
+        return beam_search
     raise AttributeError(f"module 'llmbook.generation' has no attribute {name!r}")
