@@ -9,7 +9,8 @@ _LAZY = {"TransformerDecoder": "llmbook.models.decoder", "TransformerEncoder": "
          "GPT": "llmbook.models.gpt", "LlamaDecoder": "llmbook.models.llama",
          "BertEncoder": "llmbook.models.bert", "BertPretrainer": "llmbook.models.bert",
          "BertClassifier": "llmbook.models.bert", "SentenceEncoder": "llmbook.models.bert",
-         "TransformerSpec": "llmbook.models.architectures", "build_transformer": "llmbook.models.architectures"}
+         "TransformerSpec": "llmbook.models.architectures", "build_transformer": "llmbook.models.architectures",
+         "Seq2SeqTransformer": "llmbook.models.seq2seq", "greedy_translate": "llmbook.models.seq2seq"}
 __all__ += list(_LAZY)
 
 
