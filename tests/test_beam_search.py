@@ -107,14 +107,18 @@ def random_prompts(lengths, seed=0, vocab=VOCAB):
     return [rng.integers(1, vocab, length).tolist() for length in lengths]
 
 
-@pytest.mark.parametrize("stops", [(), (7,)])
-def test_beam_of_one_is_greedy_decoding(rope_gpt, stops):
+@pytest.mark.parametrize("with_stop", [False, True])
+def test_beam_of_one_is_greedy_decoding(rope_gpt, with_stop):
     prompts = random_prompts((5, 1, 20, 12))
-    greedy = [generate(rope_gpt, prompt, 10, stop_tokens=stops, max_length=CACHE) for prompt in prompts]
+    greedy = [generate(rope_gpt, prompt, 10, max_length=CACHE) for prompt in prompts]
+    stops = []
+    if with_stop:                  # a token some greedy run emits after its first token, and not before
+        index, row = next((i, row) for row in greedy for i in range(1, len(row)) if row[i] not in row[:i])
+        stops = [row[index]]
+        greedy = [generate(rope_gpt, prompt, 10, stop_tokens=stops, max_length=CACHE) for prompt in prompts]
+        assert index + 1 in [len(row) for row in greedy]           # that run now ends at the stop token
     results = beam_search(rope_gpt, prompts, 1, 10, stop_tokens=stops, max_length=CACHE)
     assert [hyps[0].tokens for hyps in results] == greedy
-    if stops:
-        assert any(len(row) < 10 for row in greedy)     # the stop token was met: the case is exercised
     for prompt, hyps in zip(prompts, results):           # the score is the sequence's log-probability
         expected = gpt_log_probs(rope_gpt, prompt, [hyps[0].tokens])[0]
         assert hyps[0].log_prob == pytest.approx(expected, abs=1e-4) and hyps[0].score == hyps[0].log_prob

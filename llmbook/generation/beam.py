@@ -86,12 +86,10 @@ _STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class Hypothesis(NamedTuple):
-    """One finished hypothesis of :func:`beam_search`.
-
-    Attributes:
-        tokens: the new token ids (the prompt not included), ending with the stop token when it stopped.
-        score: the length-normalized score it was ranked by (``log_prob`` itself when ``length_penalty=0``).
-        log_prob: the summed log-probability of ``tokens`` given the prompt (float32 arithmetic).
+    """One finished hypothesis of :func:`beam_search`: ``tokens``, the new token ids (the prompt not
+    included), ending with the stop token when it stopped; ``score``, the length-normalized score it was
+    ranked by (``log_prob`` itself when ``length_penalty=0``); ``log_prob``, the summed log-probability of
+    ``tokens`` given the prompt (float32 arithmetic).
     """
 
     tokens: list
