@@ -55,6 +55,9 @@ def test_known_entries(corpus):
     # placeholders and word alternatives are not sentences
     assert not any(p.german.startswith("die Grenze ziehen") for p in corpus.pairs)
     assert "Wir haben es mit unserem Urlaub gut / schlecht getroffen." not in by_german
+    # the entry whose headword the conversion cut at "bot." is dropped, not left as a broken sentence
+    assert not any(p.german.startswith("Es sich ihnen") for p in corpus.pairs)
+    assert not any(p.german.endswith((". .", "! !")) for p in corpus.pairs)
 
 
 def test_rules_on_small_texts():
@@ -65,7 +68,15 @@ def test_rules_on_small_texts():
     assert not ding.is_sentence("Sind Sie schwanger")             # no final mark
     assert not ding.is_sentence("Er gab es jdm. zurück.")         # placeholder
     assert not ding.is_sentence("I have a feeling (that) it is.")  # optional words
+    assert not ding.is_sentence("Ich bin … Jahre alt.")            # a gap to fill: a template
+    assert not ding.is_sentence("Applaus für …!")
+    assert ding.is_sentence("Was zum Teufel…?")
     assert ding.clean("Aal {m} [cook.] <Aale>") == "Aal"
+    assert ding.clean("Leck mich am Arsch! /LMAA/") == "Leck mich am Arsch!"      # an acronym note
+    assert ding.clean("Er hält die Familie/Firma zusammen.") == "Er hält die Familie/Firma zusammen."  # words
+    assert ding.clean("Die Götter haben den Schweiß gesetzt. [Sprw.].") == "Die Götter haben den Schweiß gesetzt."
+    assert ding._markup_inside("Es [bot.] sich ihnen ein Ausblick.")             # a word taken for a label
+    assert not ding._markup_inside("Artikel 5 bleibt vorbehalten. [Schw.] (Vertragsklausel) [jur.]")
     assert ding.normalized_key("Los, wir  gehen!") == ding.normalized_key("los wir gehen")
 
 

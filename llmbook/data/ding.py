@@ -15,14 +15,17 @@ How an entry becomes a pair (each rule is tested in ``tests/test_data_ding.py``)
    English, wrapped over unindented continuation lines. Everything before the first indented line
    is the German; everything from it on is the English.
 2. Markup is removed from both sides: ``{f}``-style grammar, ``[Br.]``-style labels, ``<...>``
-   cross-references and ``/TINWIS/``-style acronym notes; a parenthesised remark after the German
-   sentence's final mark (``Seid fruchtbar und mehret euch. (biblisch)``) is dropped too.
+   cross-references and ``/TINWIS/``-style acronym notes (upper case between slashes); a
+   parenthesised remark after the German sentence's final mark (``Seid fruchtbar und mehret euch.
+   (biblisch)``) is dropped too. An entry whose German has a ``{...}`` or ``[...]`` label *inside* the
+   sentence is dropped: there the conversion to dictd took a word for a label (``Es [bot.] sich
+   ihnen ...``).
 3. The English is split at ``;`` into alternative translations.
 4. A text is a *sentence* when it starts with an upper-case letter, ends with ``.``, ``!`` or ``?``
    (a closing quote may follow), has at least ``min_words`` words, and holds none of the
    dictionary's placeholders (``etw.``, ``jdm.``, ``jdn.``, ``jds.``, ``jd.``, ``sth.``, ``sb.``),
-   no parentheses (optional words) and no ``/`` (word alternatives such as ``comes/arrives``,
-   which are not one sentence). The German must be a sentence; so must each English alternative
+   no parentheses (optional words), no ``/`` (word alternatives such as ``comes/arrives``,
+   which are not one sentence) and no free-standing ``…`` (a gap: ``Ich bin … Jahre alt.``). The German must be a sentence; so must each English alternative
    that is kept. An entry with no English sentence left is dropped.
 5. Entries with the same German text are merged: the first kept English alternative (in file
    order) is the **target** a model is trained on, and every kept alternative is a
@@ -55,9 +58,12 @@ LICENCE = "GPL-2+"
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {c: i for i, c in enumerate(_B64)}
-_MARKUP = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]|<[^<>]*>|/[A-Z0-9][A-Za-z0-9.&-]*/")
+_MARKUP = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]|<[^<>]*>|(?<!\S)/[A-Z0-9][A-Z0-9.&-]*/(?=[\s;,]|$)")
+_TRAILING_MARKUP = re.compile(r"(?:\s*(?:\{[^{}]*\}|\[[^\[\]]*\]|<[^<>]*>|\([^()]*\)|/[A-Z0-9][A-Z0-9.&-]*/|[.!?]))*\s*$")
+_REPEATED_MARK = re.compile(r"([.!?][\"'”“»«’]?)(?:\s*[.!?])+$")
 _TRAILING_REMARK = re.compile(r"([.!?][\"'”“»«’]?)\s*\([^()]*\)\s*$")
 _PLACEHOLDER = re.compile(r"(?<![\w])(?:etw|jdm|jdn|jds|jd|sth|sb)\.", re.IGNORECASE)
+_GAP = re.compile(r"(?:^|\s)(?:…|\.\.\.)(?=[\s.!?,;:%]|$)")  # "Ich bin … Jahre alt." is a template
 _SENTENCE_END = re.compile(r"[.!?][\"'”“»«’]?$")
 _NOT_WORD = re.compile(r"[^\w\s]")
 _END_BYTES = tuple(mark.encode("utf-8") for mark in ".!?\"'”“»«’/>")  # ``/LMAA/``, ``<aufregen>`` may follow
@@ -186,7 +192,7 @@ def is_sentence(text: str, min_words: int = 3) -> bool:
     """
     return (bool(text) and text[0].isupper() and bool(_SENTENCE_END.search(text))
             and len(text.split()) >= min_words and not _PLACEHOLDER.search(text)
-            and not any(c in text for c in "()/"))
+            and not any(c in text for c in "()/") and not _GAP.search(text))
 
 
 def clean(text: str) -> str:
@@ -197,7 +203,16 @@ def clean(text: str) -> str:
     """
     text = " ".join(_MARKUP.sub(" ", text).split())
     text = _TRAILING_REMARK.sub(r"\1", text)
+    text = _REPEATED_MARK.sub(r"\1", text)  # "gesetzt. [Sprw.]." -> "gesetzt."
     return " ".join(text.split())
+
+
+def _markup_inside(text: str) -> bool:
+    """Whether labels sit inside the text rather than after it: the dictd conversion sometimes cuts a
+    headword at a word it takes for a label (``Es [bot.] sich ihnen ...``), and removing it would leave
+    a broken sentence."""
+    body = text[:_TRAILING_MARKUP.search(text).start()]
+    return bool(re.search(r"\{[^{}]*\}|\[[^\[\]]*\]", body))
 
 
 def _decode_number(field: str) -> int:
@@ -235,7 +250,8 @@ def _parse_entry(text: str) -> tuple[str, list[str]]:
     """``(German, English alternatives)`` of one entry's text, markup removed (rules 1-3)."""
     lines = text.rstrip("\n").split("\n")
     first_english = next((i for i, line in enumerate(lines) if line.startswith("   ")), len(lines))
-    german = clean(" ".join(lines[:first_english]))
+    header = " ".join(lines[:first_english])
+    german = "" if _markup_inside(header) else clean(header)
     english = " ".join(line.strip() for line in lines[first_english:])
     alternatives = [clean(part) for part in english.split(";")]
     return german, [a for a in alternatives if a]
