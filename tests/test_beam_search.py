@@ -280,7 +280,7 @@ class ToySeq2Seq:
         return [ops.zeros((batch, max_length), "int32")]
 
     def bias(self, context, context_mask):
-        weights = ops.cast(context_mask, "float32")[:, :, None]
+        context, weights = ops.convert_to_tensor(context), ops.cast(context_mask, "float32")[:, :, None]
         summary = ops.sum(context * weights, axis=1) / ops.sum(weights, axis=1)
         return ops.matmul(summary, ops.convert_to_tensor(self.projection))
 

@@ -55,7 +55,10 @@ a cache, runs one token per row, and reorders the cache rows.
 - An encoder-decoder model (``init_cache(batch, max_length)``, ``call_with_cache(target_ids, cache,
   cache_index, context, context_mask, logits_at=)``) is wrapped in :class:`EncoderDecoderBeams` with the
   encoder's output: pass ``context=`` (and ``context_mask=``) to :func:`beam_search`, and the target
-  prefixes (for example ``[[bos_id]] * batch``) as the prompts. The context rows are repeated per beam
+  prefixes (for example ``[[bos_id]] * batch``) as the prompts. For the package's seq2seq model:
+  ``context, context_mask = model.encode(source_ids)``, then
+  ``beam_search(model, [[bos_id]] * len(source_ids), 4, 40, eos_id=eos_id, context=context,
+  context_mask=context_mask)``. The context rows are repeated per beam
   once; they need no reordering, since every beam of a prompt reads the same source.
 - Any other model: subclass :class:`BeamAdapter` (or write an object with its three methods).
 
