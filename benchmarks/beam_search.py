@@ -6,8 +6,9 @@ Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/beam_search.py [--repea
 A ``GPT(positions="rope")`` (4 layers, width 128, 4 heads; random weights: the timing does not depend on
 them) continues ``--prompts`` prompts of 8 to 24 tokens, all in one batch, by ``--new-tokens`` tokens with no
 stop token (so beam search never stops early: the slowest case), three ways: greedy ``generate_batch`` (one
-compiled loop on the device), ``beam_search`` with a beam of 1 (the same tokens; one compiled step per token
-plus the host's bookkeeping, so the difference is the cost of the beam machinery) and with ``--beam``.
+compiled loop on the device), ``beam_search`` with a beam of 1 (the same tokens, from beam search's own compiled
+device loop, so the difference is the cost of the beam machinery: the cache gather, the top-k and the
+bookkeeping) and with ``--beam`` (``beam`` times the rows).
 Each is compiled by a warm-up call, then timed interleaved, median of ``--repeats``; it prints sentences/s
 and the ratios, and checks that the beam of 1 gives the greedy tokens. The load average is printed: the
 machine's cores may be shared.

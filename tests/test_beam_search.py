@@ -265,6 +265,22 @@ def test_each_prompt_in_a_batch_gets_its_result_alone(rope_gpt, jit):
         np.testing.assert_allclose([h.score for h in hyps], [h.score for h in alone], atol=1e-4)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.8])
+def test_the_device_loop_makes_the_host_loops_choices(rope_gpt, alpha):
+    # jit=True runs the search as one compiled loop on the device, jit=False step by step with the
+    # bookkeeping in NumPy: the same hypotheses, in the same order.
+    prompts = random_prompts((3, 8, 1, 14), seed=6)
+    free = beam_search(rope_gpt, prompts, 3, 7, max_length=CACHE)
+    stop = free[1][0].tokens[1]
+    kwargs = dict(eos_id=stop, length_penalty=alpha, num_return=3, max_length=CACHE)
+    device = beam_search(rope_gpt, prompts, 3, 7, **kwargs)
+    host = beam_search(rope_gpt, prompts, 3, 7, jit=False, **kwargs)
+    assert [[h.tokens for h in hyps] for hyps in device] == [[h.tokens for h in hyps] for hyps in host]
+    np.testing.assert_allclose([[h.score for h in hyps] for hyps in device],
+                               [[h.score for h in hyps] for hyps in host], atol=1e-4)
+    assert any(len(h.tokens) < 7 for hyps in device for h in hyps)        # some hypotheses stopped
+
+
 class ToySeq2Seq:
     """An encoder-decoder with the interface beam_search expects: the next-token logits are a bigram
     table's row plus the masked mean of the context (the encoder output) projected to the vocabulary."""

@@ -19,14 +19,19 @@ How it is computed here:
   dtype. At the first step only beam 0 of each prompt is live (the others score ``-inf``), so the beam
   is never filled with copies of one hypothesis; a beam larger than the number of distinct prefixes keeps
   its extra rows empty (``-inf``) until there are enough.
-- **The compiled step.** One compiled function per shape (:func:`~llmbook.backend.compile_function`:
-  XLA on TensorFlow) gathers the cache by the parents, runs the chosen tokens through the model, adds each
-  row's score to its log-probabilities and returns only the ``k`` best ``(score, parent, token)``
+- **One step.** Gather the cache by the parents, run the chosen tokens through the model, add each
+  row's score to its log-probabilities and keep only the ``k`` best ``(score, parent, token)``
   candidates of each prompt (``keras.ops.top_k`` over its ``beam_size * vocab`` extensions). With ``s``
   stop tokens, ``k = beam_size * (1 + s)``: at most ``beam_size * s`` candidates end in a stop token, so
-  at least ``beam_size`` of them go on. The host then does the bookkeeping in NumPy on those ``k``
-  candidates per prompt (no ``vocab``-sized array leaves the device): which candidates finish, which
-  stay live, and whether a prompt is done.
+  at least ``beam_size`` of them go on. Then the bookkeeping on those ``k`` candidates per prompt:
+  which finish, which stay live, and whether a prompt is done.
+- **Where it runs.** With ``jit=True`` (the default) the whole search, steps and bookkeeping alike, is
+  one compiled function (:func:`~llmbook.backend.compile_function`: XLA on TensorFlow) with the loop on
+  the device (``keras.ops.while_loop``), compiled once per shape: the bookkeeping is tensor operations
+  over all the prompts at once, and the finished hypotheses live in fixed-size ``(batch, num_return)``
+  buffers. With ``jit=False`` the same algorithm runs step by step, each step one call to the model and
+  the bookkeeping in NumPy on the host, prompt by prompt: the readable version, which the tests check
+  makes the same choices.
 - **Finished hypotheses.** A candidate that ends in a stop token (``eos_id``) and ranks among its
   prompt's ``beam_size`` best candidates is *finished*: it is kept with its score and grows no further
   (the rule of fairseq and Hugging Face); the live beam is refilled with the best candidates that do not
@@ -322,6 +327,113 @@ def _step_function(adapter, kind: str, jit: bool, beam_size: int = 0, k: int = 0
     return functions[key]
 
 
+def _device_search(adapter, beam_size: int, k: int, num_return: int, alpha: float):
+    """The whole search as one function with the loop on the device (``keras.ops.while_loop``).
+
+    ``run(first_logits, cache, position, constants, stops, pad, sequences)``: ``first_logits`` ``(batch,
+    vocab)`` after each prompt, ``stops`` the stop ids (padded with -1), ``sequences`` a ``(rows,
+    max_new_tokens)`` buffer of ``pad``. Returns each prompt's ``num_return`` best finished hypotheses:
+    normalized scores and log-probabilities ``(batch, num_return)`` (``-inf`` where there are fewer), their
+    tokens ``(batch, num_return, max_new_tokens)`` (``pad`` after the end) and lengths. Each step makes the
+    choices :func:`beam_search`'s host loop (``jit=False``) makes, as tensor operations over every prompt.
+    """
+    width, n = beam_size, num_return
+
+    def penalty(length):
+        return ops.power((5.0 + ops.cast(length, "float32")) / 6.0, float(alpha))
+
+    def select(i, values, indices, sequences, finished, stops, pad, vocab):
+        """Step ``i``'s candidates ``(batch, k)`` -> the live beams (tokens, parents, scores, sequences) and
+        the finished hypotheses, merged with the new ones; which prompts are done."""
+        fin_scores, fin_log_probs, fin_tokens, fin_lengths, done = finished
+        batch, steps = done.shape[0], sequences.shape[1]
+        first_rows = ops.arange(batch, dtype="int32") * width                           # (batch,)
+        token = ops.cast(indices % vocab, "int32")
+        parent = ops.cast(indices // vocab, "int32") + first_rows[:, None]               # (batch, k) global rows
+        is_stop = ops.any(ops.equal(token[:, :, None], stops[None, None, :]), axis=-1)
+        finite = ops.isfinite(values)
+        active = ops.logical_not(done)[:, None]
+        finishing = ops.logical_and(ops.logical_and(is_stop, finite),
+                                    ops.logical_and(ops.arange(k)[None, :] < width, active))
+        live = ops.logical_and(ops.logical_not(is_stop), finite)
+        slot = ops.cumsum(ops.cast(live, "int32"), axis=1) - 1                          # live ones, in rank order
+        match = ops.logical_and(live[:, :, None], ops.equal(slot[:, :, None], ops.arange(width)[None, None, :]))
+        filled = ops.any(match, axis=1)                                                  # (batch, width)
+        slot_rank = ops.cast(ops.argmax(ops.cast(match, "int32"), axis=1), "int32")
+        scores = ops.where(filled, ops.take_along_axis(values, slot_rank, axis=1), -np.inf)
+        tokens = ops.where(filled, ops.take_along_axis(token, slot_rank, axis=1), pad)
+        parents = ops.where(filled, ops.take_along_axis(parent, slot_rank, axis=1), first_rows[:, None])
+        column = ops.equal(ops.arange(steps)[None, :], i)
+        stopped = ops.take(sequences, ops.reshape(parent, (-1,)), axis=0)
+        stopped = ops.reshape(ops.where(column, ops.reshape(token, (-1, 1)), stopped), (batch, k, steps))
+        grown = ops.take(sequences, ops.reshape(parents, (-1,)), axis=0)
+        grown = ops.where(column, ops.reshape(tokens, (-1, 1)), grown)                   # (rows, steps)
+        last = ops.equal(i, steps - 1)
+        factor = penalty(i + 1)
+        ending = ops.logical_and(ops.logical_and(filled, active), last)                 # live ones at the end
+        all_scores = ops.concatenate([fin_scores, ops.where(finishing, values / factor, -np.inf),
+                                      ops.where(ending, scores / factor, -np.inf)], axis=1)
+        best, order = ops.top_k(all_scores, n, sorted=True)
+        all_log_probs = ops.concatenate([fin_log_probs, values, scores], axis=1)
+        all_tokens = ops.concatenate([fin_tokens, stopped, ops.reshape(grown, (batch, width, steps))], axis=1)
+        all_lengths = ops.concatenate([fin_lengths, ops.full((batch, k + width), i + 1, "int32")], axis=1)
+        finished_tokens = ops.take_along_axis(all_tokens, ops.repeat(order[:, :, None], steps, axis=2), axis=1)
+        best_live = ops.max(scores, axis=1)
+        reachable = ops.maximum(best_live / penalty(i + 2), best_live / penalty(steps))
+        worst = best[:, n - 1]
+        done = ops.logical_or(ops.logical_or(done, last), ops.logical_or(
+            ops.logical_not(ops.any(filled, axis=1)),
+            ops.logical_and(ops.isfinite(worst), ops.greater_equal(worst, reachable))))
+        finished = (best, ops.take_along_axis(all_log_probs, order, axis=1), finished_tokens,
+                    ops.take_along_axis(all_lengths, order, axis=1), done)
+        return ops.reshape(tokens, (-1,)), ops.reshape(parents, (-1,)), ops.reshape(scores, (-1,)), grown, finished
+
+    def run(first_logits, cache, position, constants, stops, pad, sequences):
+        batch, vocab, steps = first_logits.shape[0], first_logits.shape[-1], sequences.shape[1]
+        rows = batch * width
+        initial = ops.where(ops.equal(ops.arange(rows) % width, 0), 0.0, -np.inf)
+        values, indices = _candidates(ops.repeat(first_logits, width, axis=0), initial, width, k)
+        finished = (ops.full((batch, n), -np.inf, "float32"), ops.zeros((batch, n), "float32"),
+                    ops.full((batch, n, steps), pad, "int32"), ops.zeros((batch, n), "int32"),
+                    ops.zeros((batch,), "bool"))
+        tokens, parents, scores, sequences, finished = select(
+            ops.zeros((), "int32"), values, indices, sequences, finished, stops, pad, vocab)
+
+        def cond(i, tokens, parents, scores, cache, sequences, finished):
+            return ops.logical_and(ops.less(i, steps), ops.logical_not(ops.all(finished[-1])))
+
+        def body(i, tokens, parents, scores, cache, sequences, finished):
+            cache = adapter.reorder(cache, parents)
+            logits, cache = adapter.extend(tokens[:, None], cache, position + i - 1, constants)
+            values, indices = _candidates(logits, scores, width, k)
+            tokens, parents, scores, sequences, finished = select(i, values, indices, sequences, finished, stops, pad,
+                                                                  vocab)
+            return i + 1, tokens, parents, scores, cache, sequences, finished
+
+        *_, finished = ops.while_loop(
+            cond, body, (ops.ones((), "int32"), tokens, parents, scores, cache, sequences, finished))
+        return finished[:4]
+    return run
+
+
+def _search_on_device(adapter, logits, cache, constants, position: int, stops: list, batch: int, width: int,
+                      k: int, num_return: int, alpha: float, max_new_tokens: int, pad_id: int):
+    """:func:`beam_search` with ``jit=True``: one compiled call runs the search; the hypotheses as lists."""
+    owner = adapter.model if adapter.model is not None else adapter
+    functions = _STEPS.setdefault(owner, {})
+    key = (type(adapter), "search", width, k, num_return, float(alpha))
+    if key not in functions:
+        functions[key] = compile_function(_device_search(adapter, width, k, num_return, alpha), True,
+                                          autograph=False)
+    scores, log_probs, tokens, lengths = functions[key](
+        ops.convert_to_tensor(logits), cache, ops.convert_to_tensor(position, "int32"), constants,
+        ops.convert_to_tensor(stops or [-1], "int32"), ops.convert_to_tensor(pad_id, "int32"),
+        ops.convert_to_tensor(np.full((batch * width, max_new_tokens), pad_id, "int32")))
+    scores, log_probs, tokens, lengths = (ops.convert_to_numpy(x) for x in (scores, log_probs, tokens, lengths))
+    return [[Hypothesis(tokens[p, j, : lengths[p, j]].tolist(), float(scores[p, j]), float(log_probs[p, j]))
+             for j in range(num_return) if np.isfinite(scores[p, j])] for p in range(batch)]
+
+
 def _check_stop_ids(stop_tokens, eos_id, vocab_size) -> list[int]:
     stop_tokens = [stop_tokens] if isinstance(stop_tokens, (numbers.Integral, np.integer)) else list(stop_tokens)
     if any(isinstance(t, (str, bytes)) for t in stop_tokens):
@@ -368,7 +480,8 @@ def beam_search(model, prompts: Sequence[Sequence[int]], beam_size: int, max_new
         pad_id: the id in the padding slots of left-padded prompts.
         max_length: the cache size (default: the smallest that holds the prompts plus ``max_new_tokens``);
             reuse one value across calls to reuse the compiled step.
-        jit: compile the prefill and the step; False runs eagerly.
+        jit: run the search as one compiled loop on the device; False runs it eagerly, step by step,
+            with the bookkeeping on the host.
 
     Returns:
         For each prompt, in order, a list of up to ``num_return`` :class:`Hypothesis` ``(tokens, score,
@@ -408,6 +521,9 @@ def beam_search(model, prompts: Sequence[Sequence[int]], beam_size: int, max_new
         _check_beam(beam_size, vocab, max_new_tokens)
     batch, width = len(rows), beam_size
     k = min(width * vocab, width * (1 + len(stops)))
+    if jit:
+        return _search_on_device(adapter, logits, cache, constants, position, stops, batch, width, k, num_return,
+                                 length_penalty, max_new_tokens, pad_id)
     stop_set = set(stops)
     # Only beam 0 of each prompt is live at first: the others would repeat its extensions.
     scores = np.where(np.arange(batch * width) % width == 0, 0.0, -np.inf).astype("float32")
