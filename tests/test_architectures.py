@@ -210,3 +210,17 @@ def test_a_spec_builds_the_llama_decoder_it_describes():
     for variable in other_base.weights:
         variable.assign(values[variable.path])
     assert np.abs(np.asarray(other_base(ids)) - np.asarray(llama(ids))).max() > 1e-4   # the base reaches the blocks
+
+
+def test_the_encoder_decoder_is_the_packages_seq2seq_model_without_padding_mask():
+    from llmbook.models.seq2seq import Seq2SeqTransformer, greedy_translate
+
+    model = build_transformer(_spec("encoder-decoder"))
+    assert isinstance(model, Seq2SeqTransformer) and model.pad_id is None
+    rng = np.random.default_rng(3)
+    source, target = rng.integers(1, 97, size=(2, 6)).astype("int32"), rng.integers(1, 97, size=(2, 4)).astype("int32")
+    with_zero = source.copy()
+    with_zero[:, -1] = 0  # id 0 is an ordinary token here, not padding: changing to it changes the outputs
+    assert np.abs(np.asarray(model([with_zero, target])) - np.asarray(model([source, target]))).max() > 1e-6
+    tokens = greedy_translate(model, source, max_length=3, bos_id=1, eos_id=2)
+    assert tokens.shape[0] == 2 and 1 <= tokens.shape[1] <= 3  # it decodes with the seq2seq model's cache

@@ -18,7 +18,8 @@ embedding. A decoder-only spec is built as the decoder backbone
 (:class:`~llmbook.models.decoder.TransformerDecoder`, the class behind ``GPT`` and ``LlamaDecoder``), an
 encoder-only one as the encoder backbone (:class:`~llmbook.models.encoder.TransformerEncoder`, behind
 ``BertEncoder``; it also builds BERT's token-type embeddings and ``[CLS]`` pooler), and an
-encoder-decoder as a Keras functional graph of the same blocks, whose decoder blocks cross-attend to the
+encoder-decoder as the package's encoder-decoder (:class:`~llmbook.models.seq2seq.Seq2SeqTransformer`, the
+model of the translation chapter, without a padding mask), whose decoder blocks cross-attend to the
 encoder's output. The spec's defaults are the backbones' defaults.
 
 >>> spec = TransformerSpec("decoder-only", vocab_size=256, dim=32, num_layers=2, num_heads=4,
@@ -33,13 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import keras
 
-from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
-from llmbook.models.backbone import check_transformer_shape, make_blocks, make_norm
+from llmbook.models.backbone import check_transformer_shape
 from llmbook.models.decoder import TransformerDecoder
 from llmbook.models.encoder import TransformerEncoder
+from llmbook.models.seq2seq import Seq2SeqTransformer
 from llmbook.validation import non_negative_int, positive_int
 
 KINDS = ("encoder-only", "decoder-only", "encoder-decoder")
@@ -110,8 +110,8 @@ class TransformerSpec:
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         check_transformer_shape(hidden_dim=self.dim, num_heads=self.num_heads, num_kv_heads=self.num_kv_heads,
-                                head_dim=self.head_dim, positions=self.positions, norm=self.norm, mlp=self.mlp,
-                                width_name="dim")
+                                 head_dim=self.head_dim, positions=self.positions, norm=self.norm, mlp=self.mlp,
+                                 width_name="dim")
         for name in ("vocab_size", "num_layers", "intermediate_dim", "max_length"):
             positive_int(name, getattr(self, name))
         if self.decoder_layers is not None:
@@ -225,47 +225,18 @@ def _refuse(spec: TransformerSpec, parts) -> None:
                          "(token types and the pooler belong to encoder-only models; the tied head to single stacks)")
 
 
-def _initializer(spec: TransformerSpec):
-    return keras.initializers.RandomNormal(stddev=spec.initializer_range)
-
-
-def _embed(spec: TransformerSpec, token_embedding, ids, name: str):
-    x = token_embedding(ids)
-    if spec.positions == "learned":
-        x = x + PositionEmbedding(spec.max_length, initializer=_initializer(spec), name=f"{name}_positions")(x)
-    elif spec.positions == "sinusoidal":
-        x = x + SinusoidalPositionEmbedding(name=f"{name}_positions")(x)
-    if spec.embedding_norm:
-        x = make_norm(spec.norm, spec.norm_epsilon, f"{name}_embedding_norm")(x)
-    return x
-
-
-def _stack(spec: TransformerSpec, x, layers: int, name: str, causal: bool, context=None):
-    blocks = make_blocks(layers, causal=causal, num_heads=spec.num_heads, intermediate_dim=spec.intermediate_dim,
-                         head_dim=spec.head_dim, num_kv_heads=spec.num_kv_heads, norm_first=spec.norm_first,
-                         norm=spec.norm, mlp=spec.mlp, positions=spec.positions, rope_theta=spec.rope_theta,
-                         use_bias=spec.use_bias, norm_epsilon=spec.norm_epsilon, dropout=0.0,
-                         cross_attention=context is not None, prefix=f"{name}_")
-    for block in blocks:
-        x = block(x) if context is None else block(x, context=context)
-    if spec.norm_first:
-        x = make_norm(spec.norm, spec.norm_epsilon, f"{name}_final_norm")(x)
-    return x
-
-
 def _encoder_decoder(spec: TransformerSpec, name: str):
-    token_embedding = keras.layers.Embedding(spec.vocab_size, spec.dim, embeddings_initializer=_initializer(spec),
-                                             name="token_embedding")
-    head = None
-    if spec.lm_head:
-        head = keras.layers.Dense(spec.vocab_size, use_bias=spec.use_bias, kernel_initializer=_initializer(spec),
-                                  name="lm_head")
-    source = keras.Input((None,), dtype="int32", name="source_ids")
-    target = keras.Input((None,), dtype="int32", name="target_ids")
-    context = _stack(spec, _embed(spec, token_embedding, source, "encoder"), spec.num_layers, "encoder", causal=False)
-    x = _stack(spec, _embed(spec, token_embedding, target, "decoder"), spec.resolved_decoder_layers, "decoder",
-               causal=True, context=context)
-    return keras.Model([source, target], head(x) if head is not None else x, name=name)
+    """The package's one encoder-decoder, :class:`~llmbook.models.seq2seq.Seq2SeqTransformer`, as ``spec`` says."""
+    model = Seq2SeqTransformer(spec.vocab_size, hidden_dim=spec.dim, num_layers=spec.num_layers,
+                               decoder_layers=spec.resolved_decoder_layers, num_heads=spec.num_heads,
+                               intermediate_dim=spec.intermediate_dim, max_length=spec.max_length,
+                               num_kv_heads=spec.num_kv_heads, head_dim=spec.head_dim, positions=spec.positions,
+                               norm=spec.norm, mlp=spec.mlp, use_bias=spec.use_bias, norm_first=spec.norm_first,
+                               embedding_norm=spec.embedding_norm, lm_head=spec.lm_head,
+                               rope_theta=spec.rope_theta, norm_epsilon=spec.norm_epsilon,
+                               initializer_range=spec.initializer_range, pad_id=None, name=name)
+    model.build()
+    return model
 
 
 def build_transformer(spec: TransformerSpec, name: str | None = None):
@@ -274,8 +245,9 @@ def build_transformer(spec: TransformerSpec, name: str | None = None):
     - decoder-only: a :class:`~llmbook.models.decoder.TransformerDecoder` (with the KV cache of ``GPT``);
     - encoder-only: a :class:`~llmbook.models.encoder.TransformerEncoder` without implicit padding mask
       (``pad_id=None``: every position of the input is a real token unless a ``padding_mask`` is passed);
-    - encoder-decoder: a functional model over ``[source_ids, target_ids]`` whose source and target share
-      one embedding table; it has no padding mask.
+    - encoder-decoder: a :class:`~llmbook.models.seq2seq.Seq2SeqTransformer` over ``[source_ids, target_ids]``
+      whose source and target share one embedding table, without padding mask (``pad_id=None``); it has
+      the seq2seq model's ``encode``/``init_cache``/``call_with_cache`` for decoding.
 
     Inputs are int token ids ``(batch, length)``. The output is ``(batch, length, vocab_size)`` logits, or
     ``(batch, length, dim)`` hidden states when ``lm_head`` is False (for an encoder-decoder, at the target
@@ -293,6 +265,6 @@ def build_transformer(spec: TransformerSpec, name: str | None = None):
         return model
     if spec.kind == "encoder-only":
         return TransformerEncoder(**_backbone_arguments(spec), num_segments=spec.token_types, pooler=spec.pooler,
-                                  name=name)
+                                   name=name)
     _refuse(spec, ("token_types", "pooler", "tie_embeddings"))
     return _encoder_decoder(spec, name)
