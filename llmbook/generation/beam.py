@@ -119,7 +119,7 @@ class BeamAdapter:
 
     Rows are prompt-major: row ``p * beam_size + j`` is beam ``j`` of prompt ``p``. :meth:`extend` and
     :meth:`reorder` run inside a compiled function: they must use ``keras.ops`` and depend only on their
-    arguments and on ``self.model`` (the compiled step is kept per model and reused by later adapters).
+    arguments and on ``self.model`` (the compiled search is kept per model and reused by later adapters).
 
     Attributes:
         model: the wrapped model (the key under which the compiled step is kept).
@@ -281,8 +281,7 @@ class EncoderDecoderBeams(BeamAdapter):
         constants = (repeat(self.context), repeat(self.context_mask))
         cache = self.model.init_cache(len(prompts) * beam_size, max_length)
         tokens = ops.convert_to_tensor(np.repeat(np.asarray(prompts, "int32"), beam_size, axis=0))
-        prefill = _step_function(self, "prefill", jit)
-        logits, cache = prefill(tokens, cache, ops.convert_to_tensor(0, "int32"), constants)
+        logits, cache = _compiled_prefill(self, jit)(tokens, cache, ops.convert_to_tensor(0, "int32"), constants)
         return ops.convert_to_numpy(logits)[::beam_size], cache, constants, length
 
     def extend(self, token_ids, cache, position, constants):
@@ -304,45 +303,30 @@ def _candidates(logits, beam_scores, beam_size: int, k: int):
     return ops.top_k(total, k, sorted=True)
 
 
-def _step_function(adapter, kind: str, jit: bool, beam_size: int = 0, k: int = 0):
-    """The adapter's compiled prefill (``kind="prefill"``), first selection (``"first"``) or step (``"step"``),
-    made once per model, kind and static sizes."""
+def _compiled_prefill(adapter, jit: bool):
+    """The adapter's :meth:`~BeamAdapter.extend` compiled for a whole prefix (the encoder-decoder's prefill)."""
     owner = adapter.model if adapter.model is not None else adapter
     functions = _STEPS.setdefault(owner, {})
-    key = (type(adapter), kind, jit, beam_size, k)
+    key = (type(adapter), "prefill", jit)
     if key not in functions:
-        if kind == "prefill":
-            def function(token_ids, cache, position, constants):
-                return adapter.extend(token_ids, cache, position, constants)
-        elif kind == "first":
-            def function(logits, beam_scores):
-                return _candidates(logits, beam_scores, beam_size, k)
-        else:
-            def function(tokens, cache, position, parents, beam_scores, constants):
-                cache = adapter.reorder(cache, parents)
-                logits, cache = adapter.extend(tokens[:, None], cache, position, constants)
-                scores, indices = _candidates(logits, beam_scores, beam_size, k)
-                return scores, indices, cache
-        functions[key] = compile_function(function, jit, autograph=False)
+        functions[key] = compile_function(adapter.extend, jit, autograph=False)
     return functions[key]
 
 
-def _device_search(adapter, beam_size: int, k: int, num_return: int, alpha: float):
+def _device_search(adapter, beam_size: int, k: int, num_return: int):
     """The whole search as one function with the loop on the device (``keras.ops.while_loop``).
 
-    ``run(first_logits, cache, position, constants, stops, pad, sequences)``: ``first_logits`` ``(batch,
-    vocab)`` after each prompt, ``stops`` the stop ids (padded with -1), ``sequences`` a ``(rows,
-    max_new_tokens)`` buffer of ``pad``. Returns each prompt's ``num_return`` best finished hypotheses:
-    normalized scores and log-probabilities ``(batch, num_return)`` (``-inf`` where there are fewer), their
-    tokens ``(batch, num_return, max_new_tokens)`` (``pad`` after the end) and lengths. Each step makes the
+    ``run(first_logits, cache, position, constants, stops, pad, sequences, alpha)``: ``first_logits``
+    ``(batch, vocab)`` after each prompt, ``stops`` the stop ids (padded with -1), ``sequences`` a ``(rows,
+    max_new_tokens)`` buffer of ``pad``, ``alpha`` the length penalty (a float32 scalar; an input, so
+    that trying another penalty needs no new compilation). Returns each prompt's ``num_return`` best
+    finished hypotheses: normalized scores and log-probabilities ``(batch, num_return)`` (``-inf`` where
+    there are fewer), their tokens ``(batch, num_return, max_new_tokens)`` (``pad`` after the end) and lengths. Each step makes the
     choices :func:`beam_search`'s host loop (``jit=False``) makes, as tensor operations over every prompt.
     """
     width, n = beam_size, num_return
 
-    def penalty(length):
-        return ops.power((5.0 + ops.cast(length, "float32")) / 6.0, float(alpha))
-
-    def select(i, values, indices, sequences, finished, stops, pad, vocab):
+    def select(i, values, indices, sequences, finished, stops, pad, vocab, penalty):
         """Step ``i``'s candidates ``(batch, k)`` -> the live beams (tokens, parents, scores, sequences) and
         the finished hypotheses, merged with the new ones; which prompts are done."""
         fin_scores, fin_log_probs, fin_tokens, fin_lengths, done = finished
@@ -388,7 +372,10 @@ def _device_search(adapter, beam_size: int, k: int, num_return: int, alpha: floa
                     ops.take_along_axis(all_lengths, order, axis=1), done)
         return ops.reshape(tokens, (-1,)), ops.reshape(parents, (-1,)), ops.reshape(scores, (-1,)), grown, finished
 
-    def run(first_logits, cache, position, constants, stops, pad, sequences):
+    def run(first_logits, cache, position, constants, stops, pad, sequences, alpha):
+        def penalty(length):
+            return ops.power((5.0 + ops.cast(length, "float32")) / 6.0, alpha)
+
         batch, vocab, steps = first_logits.shape[0], first_logits.shape[-1], sequences.shape[1]
         rows = batch * width
         initial = ops.where(ops.equal(ops.arange(rows) % width, 0), 0.0, -np.inf)
@@ -397,7 +384,7 @@ def _device_search(adapter, beam_size: int, k: int, num_return: int, alpha: floa
                     ops.full((batch, n, steps), pad, "int32"), ops.zeros((batch, n), "int32"),
                     ops.zeros((batch,), "bool"))
         tokens, parents, scores, sequences, finished = select(
-            ops.zeros((), "int32"), values, indices, sequences, finished, stops, pad, vocab)
+            ops.zeros((), "int32"), values, indices, sequences, finished, stops, pad, vocab, penalty)
 
         def cond(i, tokens, parents, scores, cache, sequences, finished):
             return ops.logical_and(ops.less(i, steps), ops.logical_not(ops.all(finished[-1])))
@@ -407,7 +394,7 @@ def _device_search(adapter, beam_size: int, k: int, num_return: int, alpha: floa
             logits, cache = adapter.extend(tokens[:, None], cache, position + i - 1, constants)
             values, indices = _candidates(logits, scores, width, k)
             tokens, parents, scores, sequences, finished = select(i, values, indices, sequences, finished, stops, pad,
-                                                                  vocab)
+                                                                  vocab, penalty)
             return i + 1, tokens, parents, scores, cache, sequences, finished
 
         *_, finished = ops.while_loop(
@@ -421,14 +408,14 @@ def _search_on_device(adapter, logits, cache, constants, position: int, stops: l
     """:func:`beam_search` with ``jit=True``: one compiled call runs the search; the hypotheses as lists."""
     owner = adapter.model if adapter.model is not None else adapter
     functions = _STEPS.setdefault(owner, {})
-    key = (type(adapter), "search", width, k, num_return, float(alpha))
+    key = (type(adapter), "search", width, k, num_return)
     if key not in functions:
-        functions[key] = compile_function(_device_search(adapter, width, k, num_return, alpha), True,
-                                          autograph=False)
+        functions[key] = compile_function(_device_search(adapter, width, k, num_return), True, autograph=False)
     scores, log_probs, tokens, lengths = functions[key](
         ops.convert_to_tensor(logits), cache, ops.convert_to_tensor(position, "int32"), constants,
         ops.convert_to_tensor(stops or [-1], "int32"), ops.convert_to_tensor(pad_id, "int32"),
-        ops.convert_to_tensor(np.full((batch * width, max_new_tokens), pad_id, "int32")))
+        ops.convert_to_tensor(np.full((batch * width, max_new_tokens), pad_id, "int32")),
+        ops.convert_to_tensor(float(alpha), "float32"))
     scores, log_probs, tokens, lengths = (ops.convert_to_numpy(x) for x in (scores, log_probs, tokens, lengths))
     return [[Hypothesis(tokens[p, j, : lengths[p, j]].tolist(), float(scores[p, j]), float(log_probs[p, j]))
              for j in range(num_return) if np.isfinite(scores[p, j])] for p in range(batch)]
@@ -524,12 +511,25 @@ def beam_search(model, prompts: Sequence[Sequence[int]], beam_size: int, max_new
     if jit:
         return _search_on_device(adapter, logits, cache, constants, position, stops, batch, width, k, num_return,
                                  length_penalty, max_new_tokens, pad_id)
+    return _search_on_host(adapter, logits, cache, constants, position, stops, batch, width, k, num_return,
+                           length_penalty, max_new_tokens, pad_id)
+
+
+def _search_on_host(adapter, logits, cache, constants, position: int, stops: list, batch: int, width: int,
+                    k: int, num_return: int, length_penalty: float, max_new_tokens: int, pad_id: int):
+    """:func:`beam_search` with ``jit=False``: one eager call to the model per step, the bookkeeping in NumPy."""
+    vocab = int(logits.shape[-1])
+
+    def step(tokens, cache, position, parents, beam_scores):
+        cache = adapter.reorder(cache, parents)
+        logits, cache = adapter.extend(tokens[:, None], cache, position, constants)
+        return (*_candidates(logits, beam_scores, width, k), cache)
+
     stop_set = set(stops)
     # Only beam 0 of each prompt is live at first: the others would repeat its extensions.
     scores = np.where(np.arange(batch * width) % width == 0, 0.0, -np.inf).astype("float32")
-    candidates, candidate_ids = _step_function(adapter, "first", jit, width, k)(
-        ops.convert_to_tensor(np.repeat(logits, width, axis=0)), ops.convert_to_tensor(scores))
-    step = _step_function(adapter, "step", jit, width, k)
+    candidates, candidate_ids = _candidates(ops.convert_to_tensor(np.repeat(logits, width, axis=0)),
+                                            ops.convert_to_tensor(scores), width, k)
     sequences = np.full((batch * width, max_new_tokens), pad_id, "int32")
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
     done = [False] * batch
@@ -575,7 +575,7 @@ def beam_search(model, prompts: Sequence[Sequence[int]], beam_size: int, max_new
                 done[prompt] = True
             elif len(finished[prompt]) == num_return:
                 # The best normalized score a live hypothesis can still reach: its log-probability can only
-                # fall, and the penalty is largest at one end of the lengths it can still finish at.
+                # fall, and log_prob / penalty(m) is largest at one end of the lengths m it can still reach.
                 best = float(live_scores.max())
                 reachable = max(best / length_penalty_factor(index + 2, length_penalty),
                                 best / length_penalty_factor(max_new_tokens, length_penalty))
@@ -586,5 +586,5 @@ def beam_search(model, prompts: Sequence[Sequence[int]], beam_size: int, max_new
         sequences[:, index] = tokens
         candidates, candidate_ids, cache = step(
             ops.convert_to_tensor(tokens), cache, ops.convert_to_tensor(position + index, "int32"),
-            ops.convert_to_tensor(parents.astype("int32")), ops.convert_to_tensor(scores), constants)
+            ops.convert_to_tensor(parents.astype("int32")), ops.convert_to_tensor(scores))
     return finished
