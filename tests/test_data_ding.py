@@ -160,3 +160,33 @@ def test_parses_a_small_dictionary(tmp_path):
     assert small.pairs[0].references == ("That is not what I said.", "I did not say that.", "I never said that.")
     with pytest.raises(ValueError, match="max_words"):
         ding.load_ding_sentences(min_words=5, max_words=4, path=path)
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return ding.load_ding_words()
+
+
+def test_word_lexicon_follows_its_rules(lexicon):
+    assert 200_000 <= len(lexicon) <= 350_000  # the docstring says about 290k single words
+    assert data.load_ding_words is ding.load_ding_words
+    for german, english in lexicon.items():
+        assert len(german.split()) == 1 and ding._WORD.match(german), german
+        assert english and 1 <= len(english.split()) <= 3, (german, english)
+        assert not any(c in english for c in "{}[]<>()/…"), (german, english)
+        assert not english.startswith("to "), (german, english)
+    # the most often given translation wins; infinitive "to" dropped; "{went; gone}" is markup, not two senses
+    assert lexicon["heute"] == "today"
+    assert lexicon["gehen"] == "go"
+    # a tie is broken towards an entry without a subject label: "Haus {n}" (house) over "Haus {n} [adm.]"
+    assert lexicon["Haus"] == "house"
+    assert lexicon["und"] == "and" and lexicon["Buch"] == "book"
+    phrases = ding.load_ding_words(max_words=2)
+    assert phrases["heute Abend"] == "tonight" and len(phrases) > len(lexicon)
+
+
+def test_word_lexicon_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="max_words"):
+        ding.load_ding_words(max_words=0)
+    with pytest.raises(DataPackageMissingError, match="apt install dict-de-en"):
+        ding.load_ding_words(path=tmp_path / "missing.dict.dz")

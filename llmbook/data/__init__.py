@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from llmbook.data._common import DataPackageMissingError, Split, TextCorpus, split_indices
 from llmbook.data.chinese import LabelledTexts, TaggedCorpus, load_chinese_sentiment, load_peoples_daily
-from llmbook.data.ding import ParallelCorpus, SentencePair, load_ding_sentences
+from llmbook.data.ding import ParallelCorpus, SentencePair, load_ding_sentences, load_ding_words
 from llmbook.data.download import ChecksumError, fetch
 from llmbook.data.english_sentiment import SentimentLexicon, load_pang_lee_polarity, load_sentiment_lexicon
 from llmbook.data.english_words import load_english_sentences
@@ -74,7 +74,7 @@ __all__ = [
     "SentimentLexicon",
     "SimilarityPair",
     "SimilaritySet", "Split", "TaggedCorpus", "TextCorpus", "available", "fetch", "load", "load_analogies",
-    "load_chinese_sentiment", "load_ding_sentences", "load_english_sentences",
+    "load_chinese_sentiment", "load_ding_sentences", "load_ding_words", "load_english_sentences",
     "load_enwiki_sample", "load_lee", "load_pang_lee_polarity", "load_peoples_daily",
     "load_sentiment_lexicon",
     "load_shakespeare", "load_simlex999",

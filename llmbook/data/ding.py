@@ -8,6 +8,9 @@ human English translations; this loader keeps those.
 Licence: GPL-2+ (GNU General Public License, version 2 or later).
 Install: ``sudo apt install dict-de-en``.
 
+:func:`load_ding_words` reads the same file's *word* entries instead: a lexicon from German words (or
+short phrases) to one English translation, for a word-by-word baseline (its rules are in its docstring).
+
 How an entry becomes a pair (each rule is tested in ``tests/test_data_ding.py``):
 
 1. The index gives each entry's offset and length in the decompressed file. An entry is a
@@ -222,8 +225,9 @@ def _decode_number(field: str) -> int:
     return value
 
 
-def _entries(path: Path):
-    """``(offset, text)`` of every entry, via the index next to ``path``."""
+def _entries(path: Path, sentences_only: bool = True):
+    """``(offset, text)`` of every entry (or, by default, of those whose headword ends like a sentence),
+    via the index next to ``path``."""
     index_path = path.with_name(path.name.removesuffix(".dict.dz") + ".index")
     if not index_path.exists():
         raise DataPackageMissingError(f"{path} has no index {index_path}; reinstall the package: {INSTALL}")
@@ -242,7 +246,7 @@ def _entries(path: Path):
         # and remarks follow on that next line), so other entries are never decoded
         end = offset + length
         cuts = [i for i in (data.find(b"\n\n", offset, end), data.find(b"\n ", offset, end)) if i >= 0]
-        if data[offset:min(cuts, default=end)].rstrip().endswith(_END_BYTES):
+        if not sentences_only or data[offset:min(cuts, default=end)].rstrip().endswith(_END_BYTES):
             yield offset, data[offset:offset + length].decode("utf-8")
 
 
@@ -308,3 +312,106 @@ def _load(path: Path, min_words: int, max_words: int | None) -> ParallelCorpus:
             continue
         pairs.append(SentencePair(german, references[0], tuple(references)))
     return ParallelCorpus(tuple(pairs))
+
+
+# --- word entries: a lexicon ----------------------------------------------------------------------------
+_WORD = re.compile(r"^[^\W\d_]+(?:[-'’][^\W\d_]+)*$")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_VERB_LABEL = re.compile(r"\{v[itr]*\}")
+
+
+def _word_alternatives(text: str) -> tuple[str, list[str], bool] | None:
+    """``(German headword, English alternatives, labelled)`` of one word entry, or None if it is no word
+    entry; ``labelled`` says the headword carries a subject label or remark (``[zool.]``, ``(Freud)``)."""
+    lines = text.rstrip("\n").split("\n")
+    first_english = next((i for i, line in enumerate(lines) if line.startswith("   ")), len(lines))
+    header = " ".join(lines[:first_english])
+    labelled = bool(re.search(r"\[[^\[\]]*\]|\(", header))
+    german = " ".join(_PARENTHESES.sub(" ", clean(header)).split())
+    if not german or not all(_WORD.match(token) for token in german.split()):
+        return None
+    english = " ".join(line.strip() for line in lines[first_english:])
+    # markup first: ``to go {went; gone}`` holds a ``;`` inside its braces
+    english = " ".join(_MARKUP.sub(" ", english).split())
+    alternatives = []
+    for part in english.split(";"):
+        part = " ".join(_PARENTHESES.sub(" ", part).split())
+        if part.startswith("to ") and len(part) > 3:
+            part = part[3:]  # "gehen" -> "to go" -> "go": the infinitive marker does not fit a sentence
+        if part and not _PLACEHOLDER.search(part) and not any(c in part for c in "()/…<>{}[]"):
+            alternatives.append(part)
+    return german, alternatives, labelled
+
+
+def load_ding_words(max_words: int = 1, max_english_words: int = 3,
+                    path: str | Path = DICT_PATH) -> dict[str, str]:
+    """A German->English lexicon from the Ding dictionary's word entries, for word-by-word translation.
+
+    Rules (tested in ``tests/test_data_ding.py``):
+
+    1. An entry's German headword is cleaned as for sentences (rule 2 of the module docstring: grammar
+       ``{...}``, ``[...]`` labels, ``<...>`` cross-references and acronym notes removed), and
+       parenthesised remarks are removed too (``Gehen {n} (Sport)`` -> ``Gehen``). It is kept when it has
+       1 to ``max_words`` words, each made of letters only (an inner ``-`` or apostrophe allowed): no
+       digits, punctuation, placeholders (``etw.``, ``jdn.``) or templates (``…``).
+    2. Its English is split at ``;`` into alternatives (after removing markup, so ``to go {went; gone}``
+       stays one), parenthesised remarks are removed, a leading infinitive ``to`` is dropped (``to go``
+       -> ``go``), and an alternative is kept when it has 1 to ``max_english_words`` words and no
+       placeholder (``sth.``, ``sb.``), ``/`` alternatives or brackets left.
+    3. The dictionary lists a word's senses in many entries, in an order sorted by the English, not by
+       how common a sense is. So the translation kept for a German headword is the alternative that its
+       entries give **most often** (``heute`` -> ``today``, which two of its entries give); ties go to
+       one from an entry without a subject label or remark (``[zool.]``, ``(Freud)``), then to the first
+       alternative of its entry, then to fewer words, then to the first in file order. This picks a
+       common sense often but not always (``Mann`` -> ``husband``, ``Hund`` -> ``canine``): the
+       dictionary records no sense frequencies.
+
+    Keys keep the dictionary's case (``Haus``, ``gehen``); :func:`llmbook.tasks.translation.word_by_word`
+    tries other cases when it looks a word up.
+
+    Args:
+        max_words: the most words a German headword may have (1: single words only).
+        max_english_words: the most words a kept English translation may have.
+        path: the ``.dict.dz`` file (its ``.index`` must sit next to it).
+
+    Returns:
+        A dict from German headword to its one English translation (about 290k single words with the
+        defaults: compounds make up most of them).
+
+    Raises:
+        DataPackageMissingError: if the dictionary file or its index is missing; the message says
+            ``sudo apt install dict-de-en``.
+        ValueError: if ``max_words`` or ``max_english_words`` is not a positive integer.
+    """
+    max_words = positive_int("max_words", max_words)
+    max_english_words = positive_int("max_english_words", max_english_words)
+    path = Path(path)
+    if not path.exists():
+        raise DataPackageMissingError(f"the Ding dictionary {path} is missing: {INSTALL}")
+    return dict(_load_words(path.resolve(), max_words, max_english_words))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_words(path: Path, max_words: int, max_english_words: int) -> tuple[tuple[str, str], ...]:
+    """The work of :func:`load_ding_words`, cached as an immutable tuple of items."""
+    # german -> english -> [count, best (labelled, rank in entry), first position]
+    counts: dict[str, dict[str, list]] = {}
+    position = 0
+    for _, text in _entries(path, sentences_only=False):
+        parsed = _word_alternatives(text)
+        if parsed is None or len(parsed[0].split()) > max_words:
+            continue
+        german, alternatives, labelled = parsed
+        seen = counts.setdefault(german, {})
+        kept = [a for a in dict.fromkeys(alternatives) if len(a.split()) <= max_english_words]
+        for rank, alternative in enumerate(kept):
+            entry = seen.setdefault(alternative, [0, (labelled, rank), position])
+            entry[0] += 1
+            entry[1] = min(entry[1], (labelled, rank))
+            position += 1
+    lexicon = []
+    for german, seen in counts.items():
+        if seen:
+            best = min(seen.items(), key=lambda item: (-item[1][0], item[1][1], len(item[0].split()), item[1][2]))
+            lexicon.append((german, best[0]))
+    return tuple(lexicon)

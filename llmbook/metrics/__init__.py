@@ -2,11 +2,13 @@
 
 Each metric is written out from its definition and tested against the reference implementation:
 BLEU and its ``13a`` tokenizer against sacrebleu, the classification scores against scikit-learn,
-entity and segmentation scores against seqeval. Only :func:`chrf` and :func:`sacrebleu_signature` call
-a library (sacrebleu, imported when called).
+entity and segmentation scores against seqeval, the paired bootstrap against sacrebleu's. Only
+:func:`chrf`, chrF's bootstrap and :func:`sacrebleu_signature` call a library (sacrebleu, imported when
+called).
 """
 
 from llmbook.metrics.bleu import BLEUScore, chrf, corpus_bleu, sacrebleu_signature, sentence_bleu, tokenize_13a
+from llmbook.metrics.bootstrap import PairedBootstrap, paired_bootstrap
 from llmbook.metrics.classification import Scores, accuracy, confusion_matrix, perplexity, precision_recall_f1
 from llmbook.metrics.intervals import wilson_interval
 from llmbook.metrics.spans import (
@@ -15,7 +17,7 @@ from llmbook.metrics.spans import (
 )
 
 __all__ = [
-    "BLEUScore", "Scores", "accuracy", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
-    "extract_spans", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
+    "BLEUScore", "PairedBootstrap", "Scores", "accuracy", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
+    "extract_spans", "paired_bootstrap", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
     "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "wilson_interval", "word_spans",
 ]
