@@ -219,3 +219,40 @@ def test_parameters_match_the_spec_formula(extra):
     shared.build()
     # a second (20 x 16) table, and a head of 20 rather than 31 outputs (16 weights and a bias each)
     assert separate.count_params() - shared.count_params() == 20 * 16 + (20 - 31) * (16 + 1)
+
+
+@pytest.mark.parametrize("extra", VARIANTS, ids=ids)
+def test_cross_attention_weights(extra):
+    model = _model(pad_id=PAD, **extra)
+    rng = np.random.default_rng(5)
+    source, target = _batch(model, rng, source_length=6, target_length=5)
+    source[0, 4:] = PAD  # row 0 has 4 real source tokens
+    maps = model.cross_attention_weights(source, target)
+    assert len(maps) == model.decoder_layers
+    for weights in maps:
+        assert weights.shape == (3, model.num_heads, 5, 6)
+        np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-5)
+        assert np.all(weights[0, :, :, 4:] == 0.0) and np.all(weights[0, :, :, :4] > 0.0)
+        assert np.all(weights[1:] > 0.0)
+    # padding more does not move the weights on the real source positions
+    padded = np.concatenate([source, np.full((3, 2), PAD, "int32")], axis=1)
+    for weights, more in zip(maps, model.cross_attention_weights(padded, target)):
+        np.testing.assert_allclose(more[..., :6], weights, rtol=1e-4, atol=1e-6)
+        assert np.all(more[..., 6:] == 0.0)
+    # the query the weights were computed from is the block's own: rebuilding the first block's output from
+    # it and the cross-attention sub-layer gives what the block computes
+    context, context_mask = model.encode(source)
+    x = model._embed(target, model.target_embedding, model.decoder_positions, model.decoder_embedding_norm, 0)
+    block, mask = model.decoder_blocks[0], model._mask(target)
+    if block.norm_first:
+        h = x + block.attention(block.attention_norm(x), attention_mask=mask)
+        h = h + block.cross_attention(block.cross_attention_norm(h), context=context, attention_mask=context_mask)
+        rebuilt = h + block.mlp(block.mlp_norm(h))
+    else:
+        h = block.attention_norm(x + block.attention(x, attention_mask=mask))
+        h = block.cross_attention_norm(h + block.cross_attention(h, context=context, attention_mask=context_mask))
+        rebuilt = block.mlp_norm(h + block.mlp(h))
+    expected = block(x, attention_mask=mask, context=context, context_mask=context_mask)
+    np.testing.assert_allclose(_np(rebuilt), _np(expected), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="same batch size"):
+        model.cross_attention_weights(source, target[:2])

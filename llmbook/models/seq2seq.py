@@ -18,7 +18,9 @@ The decoding interface, the one :class:`~llmbook.models.decoder.TransformerDecod
 - ``model.encode(source_ids)`` -> ``(context, context_mask)``, computed once per source;
 - ``model.init_cache(batch_size, max_length)`` -> per decoder block ``(key_cache, value_cache)`` of zeros,
   static shapes;
-- ``model.call_with_cache(target_ids, cache, cache_index, context, context_mask)`` -> ``(logits, new_cache)``.
+- ``model.call_with_cache(target_ids, cache, cache_index, context, context_mask)`` -> ``(logits, new_cache)``;
+- ``model.cross_attention_weights(source_ids, target_ids)`` -> per decoder block ``(batch, heads,
+  target_length, source_length)`` weights, for attention maps.
 
 Cross-attention keys and values are recomputed from ``context`` at every step (the block's
 cross-attention projects the context each call); what that costs is measured by
@@ -296,6 +298,47 @@ class Seq2SeqTransformer(keras.Model):
         for block in self.decoder_blocks:
             x = block(x, attention_mask=target_mask, context=context, context_mask=context_mask, training=training)
         return self._head(x)
+
+    def cross_attention_weights(self, source_ids, target_ids):
+        """Where each target position looks in the source: every decoder block's cross-attention weights.
+
+        The decoder runs on ``target_ids`` with teacher forcing (dropout off), as in :meth:`call`. In each
+        block, the input of the cross-attention sub-layer (after the block's self-attention sub-layer,
+        and the block's ``cross_attention_norm`` for pre-LN blocks) is sent through the block's own
+        cross-attention once more, asking for its weights; the block then runs as usual.
+
+        Args:
+            source_ids: integer ``(batch, source_length)``.
+            target_ids: integer ``(batch, target_length)``: the decoder's inputs (``bos_id`` and the
+                target so far), so row ``t`` holds the weights used to predict target token ``t + 1``.
+
+        Returns:
+            A list with one NumPy float array per decoder block, ``(batch, num_heads, target_length,
+            source_length)``: each row sums to 1 over the source, and source padding (``pad_id``)
+            gets weight 0.
+
+        Raises:
+            ValueError: as :meth:`call`, for ids of the wrong shape, dtype or range.
+        """
+        if not self.built:
+            self.build()
+        source_ids, target_ids = self._split_inputs([source_ids, target_ids])
+        context, context_mask = self._encode(source_ids, False)
+        x = self._embed(target_ids, self.target_embedding, self.decoder_positions, self.decoder_embedding_norm, 0)
+        target_mask = self._mask(target_ids)
+        maps = []
+        for block in self.decoder_blocks:
+            if block.norm_first:
+                h = x + block.attention(block.attention_norm(x), attention_mask=target_mask)
+                query = block.cross_attention_norm(h)
+            else:
+                h = block.attention_norm(x + block.attention(x, attention_mask=target_mask))
+                query = h
+            _, weights = block.cross_attention(query, context=context, attention_mask=context_mask,
+                                               return_weights=True)
+            maps.append(np.asarray(ops.convert_to_numpy(weights), dtype="float32"))
+            x = block(x, attention_mask=target_mask, context=context, context_mask=context_mask)
+        return maps
 
     # ------------------------------------------------------------------------------------ the cache
     def init_cache(self, batch_size: int, max_length: int | None = None, dtype="float32"):
