@@ -10,7 +10,9 @@ _LAZY = {"TransformerDecoder": "llmbook.models.decoder", "TransformerEncoder": "
          "BertEncoder": "llmbook.models.bert", "BertPretrainer": "llmbook.models.bert",
          "BertClassifier": "llmbook.models.bert", "SentenceEncoder": "llmbook.models.bert",
          "TransformerSpec": "llmbook.models.architectures", "build_transformer": "llmbook.models.architectures",
-         "Seq2SeqTransformer": "llmbook.models.seq2seq", "greedy_translate": "llmbook.models.seq2seq"}
+         "Seq2SeqTransformer": "llmbook.models.seq2seq", "greedy_translate": "llmbook.models.seq2seq",
+         "RecurrentLanguageModel": "llmbook.models.recurrent", "TruncatedBPTT": "llmbook.models.recurrent",
+         "bptt_batches": "llmbook.models.recurrent", "gradient_norms_per_step": "llmbook.models.recurrent"}
 __all__ += list(_LAZY)
 
 
