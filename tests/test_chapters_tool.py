@@ -77,6 +77,41 @@ def test_sync_copies_prose_but_refuses_changed_code(tmp_path):
         chapters.sync_prose(md)
 
 
+def test_sync_copies_reformatted_code_with_the_same_syntax_tree(tmp_path):
+    md = write_pair(tmp_path)
+    md.write_text(SOURCE.replace("print(1 + 1)", "print(\n    1\n    + 1  # two\n)"), encoding="utf-8")
+    chapters.sync_prose(md)
+    code = nbformat.read(md.with_suffix(".ipynb"), as_version=4).cells[1]
+    assert code.source == "print(\n    1\n    + 1  # two\n)" and code.outputs[0].text == "2\n"
+    assert chapters.pair_problems(md) == []
+
+
+def test_same_program_compares_syntax_trees_and_keeps_markers_first():
+    assert chapters.same_program('print(f"a {x} b")', 'print(\n    f"a {x} "\n    "b"\n)')
+    assert not chapters.same_program('print("a {x} b")', 'print("a " f"{x} b")')
+    assert not chapters.same_program("f(a, b)", "f(b, a)")
+    assert not chapters.same_program("# NBVAL_IGNORE_OUTPUT\nf(a)", "f(\n    a\n)  # NBVAL_IGNORE_OUTPUT")
+    assert chapters.same_program("%time f(a, b)", "%time f(a, b)")
+    assert not chapters.same_program("f(a,", "f(\n    a,")  # neither parses: not provably the same
+
+
+def test_long_code_lines_names_chapter_cell_and_line(tmp_path):
+    md = write_pair(tmp_path)
+    assert chapters.long_code_lines(md) == []
+    long_call = "print(" + " + ".join(["1"] * 40) + ")"
+    md.write_text(SOURCE.replace("print(1 + 1)", "x = 1\n" + long_call), encoding="utf-8")
+    problems = chapters.long_code_lines(md)
+    assert len(problems) == 1
+    assert f"x.md: cell 1, line 2 has {len(long_call)} characters" in problems[0]
+    assert f"the {chapters.CODE_LINE_LIMIT} that fit" in problems[0]
+    assert chapters.long_code_lines(md, limit=200) == []
+
+
+def test_every_chapter_code_line_fits_the_site():
+    problems = [p for md in chapters.chapter_sources() for p in chapters.long_code_lines(md)]
+    assert problems == [], "\n".join(problems[:20])
+
+
 def test_every_chapter_is_in_the_table_of_contents():
     listed = set(chapters.toc_files())
     for md in chapters.chapter_sources():

@@ -4,9 +4,10 @@ Usage (from the repository root, inside the virtual environment):
 
     python tools/chapters.py check              # every book/**/*.md notebook has an .ipynb with the same cells
     python tools/chapters.py execute [md ...]   # .md -> .ipynb, execute, store outputs (all chapters by default)
-    python tools/chapters.py sync md ...        # prose-only edit: copy the .md's cells, keep the stored outputs
+    python tools/chapters.py sync md ...        # prose or code-layout edit: copy the .md's cells, keep the stored outputs
     python tools/chapters.py nbval [md ...]     # strict pytest --nbval, kernels capped, without network where the OS allows
-    python tools/chapters.py lint [md ...]      # stored outputs follow llmbook.book's digits convention
+    python tools/chapters.py lint [md ...]      # stored outputs follow llmbook.book's digits convention, and
+                                                # no code-cell line is longer than CODE_LINE_LIMIT
     python tools/chapters.py check-html         # an HTML page exists for every entry of _toc.yml
 
 The `.md` file is the source of truth: `execute` rewrites the cells of the `.ipynb` from it.
@@ -28,6 +29,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 BOOK = ROOT / "book"
 SANITIZER = ROOT / "tools" / "nbval_sanitize.cfg"
 CELL_TIMEOUT_S = 600
+# The characters of monospace text that fit in a code cell's <pre> of the built site without horizontal
+# scrolling, in Chromium at the 1280x900 viewport of tests/site/test_site.py (sphinx-book-theme: a 684 px
+# box less 2 x 16 px padding, 14 px DejaVu Sans Mono at 8.43 px a character). The site test checks the
+# rendering itself; this limit lets `lint` catch an over-long line without building the site.
+CODE_LINE_LIMIT = 77
 
 
 def chapter_sources() -> list[Path]:
@@ -120,11 +126,42 @@ def execute_chapter(md: Path, store: bool = True) -> float:
     return seconds
 
 
+def _program(source: str) -> str | None:
+    """The code of a cell as the interpreter sees it (``ast.dump`` after IPython's magics are turned into
+    calls), or None where it does not parse."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return ast.dump(ast.parse(TransformerManager().transform_cell(source)))
+    except SyntaxError:
+        return None
+
+
+def same_program(old: str, new: str) -> bool:
+    """Whether two code-cell sources differ only in layout: the same syntax tree (comments and line breaks
+    may move; implicitly concatenated string literals count as the literal they make) and the same first
+    line where it is a magic or a ``# NBVAL_`` marker, which must stay first."""
+    old, new = old.strip(), new.strip()
+    if old == new:
+        return True
+    first = lambda text: text.split("\n", 1)[0]
+    if old.startswith(("%", "!", "# NBVAL")) or new.startswith(("%", "!", "# NBVAL")):
+        if first(old) != first(new):
+            return False
+    tree = _program(old)
+    return tree is not None and tree == _program(new)
+
+
 def sync_prose(md: Path) -> None:
-    """Copy md's cells into its .ipynb without executing, allowed only when no code cell changed.
+    """Copy md's cells into its .ipynb without executing, keeping the stored outputs.
+
+    Allowed when every code cell is the same program as the stored one (`same_program`: prose edits, or
+    code reformatted without changing its syntax tree); the reformatted source is copied too.
 
     Raises:
-        SystemExit: if a code cell's source (or the number or order of code cells) differs.
+        SystemExit: if a code cell's program (or the number or order of code cells) differs.
     """
     import jupytext
     import nbformat
@@ -132,13 +169,34 @@ def sync_prose(md: Path) -> None:
     ipynb = md.with_suffix(".ipynb")
     stored = nbformat.read(ipynb, as_version=4)
     source = jupytext.read(md)
-    code = lambda nb: [c.source.strip() for c in nb.cells if c.cell_type == "code"]
-    if code(stored) != code(source):
+    code = lambda nb: [c for c in nb.cells if c.cell_type == "code"]
+    old, new = code(stored), code(source)
+    if len(old) != len(new) or not all(same_program(a.source, b.source) for a, b in zip(old, new)):
         raise SystemExit(f"sync: code cells of {md.name} changed; run: python tools/chapters.py execute {md}")
-    executed = iter(c for c in stored.cells if c.cell_type == "code")
+    for executed, edited in zip(old, new):
+        executed.source = edited.source
+    executed = iter(old)
     source.cells = [next(executed) if c.cell_type == "code" else c for c in source.cells]
     source.metadata = {**stored.metadata, **source.metadata}
     jupytext.write(source, ipynb, fmt="ipynb")
+
+
+def long_code_lines(md: Path, limit: int = CODE_LINE_LIMIT) -> list[str]:
+    """Every code-cell line of a chapter source longer than ``limit`` characters, as sentences that name
+    the chapter, the cell (counted from 0 over all cells, as jupytext reads them) and the line (from 1)."""
+    import jupytext
+
+    problems = []
+    for index, cell in enumerate(jupytext.read(md).cells):
+        if cell.cell_type != "code":
+            continue
+        for number, line in enumerate(cell.source.splitlines(), 1):
+            if len(line) > limit:
+                problems.append(
+                    f"{_rel(md)}: cell {index}, line {number} has {len(line)} characters, more than the "
+                    f"{limit} that fit a code cell of the site without scrolling; break it: {line.strip()[:60]}"
+                )
+    return problems
 
 
 def _network_free_prefix() -> list[str]:
@@ -301,7 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         import output_lint
 
         notebooks = [str(Path(p).with_suffix(".ipynb")) for p in args.paths]
-        return output_lint.main(notebooks)
+        outputs = output_lint.main(notebooks)
+        mds = [Path(p).resolve().with_suffix(".md") for p in args.paths] or chapter_sources()
+        long_lines = [problem for md in mds for problem in long_code_lines(md)]
+        for problem in long_lines:
+            print(f"lint: {problem}", file=sys.stderr)
+        print(f"lint: {len(mds)} chapter sources, {len(long_lines)} code lines over {CODE_LINE_LIMIT} characters")
+        return 1 if outputs or long_lines else 0
     sources = [Path(p).resolve().with_suffix(".md") for p in args.paths] or chapter_sources()
     if args.command == "sync":
         for md in sources:
