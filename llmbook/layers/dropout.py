@@ -66,7 +66,7 @@ class LockedDropout(_SequenceDropout):
         seed: a seed for the masks (None: a random one).
         **kwargs: passed to ``keras.layers.Layer``.
 
-    Call arguments:
+    Call args:
         inputs: ``(batch, time, features)``.
         training: True to drop; otherwise the inputs come back unchanged.
 
