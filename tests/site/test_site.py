@@ -3,8 +3,8 @@
 Run with ``make site`` after ``make html``. It serves ``_build/html`` on 127.0.0.1 and checks, page by page
 of the table of contents: no JavaScript error or failed request, no request outside the machine (the book
 reads offline), every formula typeset by MathJax, every image loaded; then that every internal link and
-anchor resolves, that the search page finds the right chapter, and that each chapter's download button gives
-its notebook. It saves a screenshot of the first page of each part in ``_build/html/_screenshots``.
+anchor resolves, that the search page finds the right chapter, that each chapter's download button gives
+its notebook, and that no code cell's input needs horizontal scrolling. It saves a screenshot of the first page of each part in ``_build/html/_screenshots``.
 """
 
 from __future__ import annotations
@@ -201,3 +201,45 @@ def test_exercises_are_numbered_and_solutions_open_on_click(browser, server, pat
     content.wait_for(state="visible", timeout=10_000)
     page.close()
     assert visit.problems == [], "\n".join(visit.problems)
+
+
+_CODE_INPUTS = "div.cell_input pre"   # myst-nb's input box of a code cell; outputs are div.cell_output
+
+
+def _code_line_limit() -> int:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("chapters", ROOT / "tools" / "chapters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CODE_LINE_LIMIT
+
+
+@pytest.mark.parametrize("path", [page for page in toc_pages() if "/chapters/" in page])
+def test_code_inputs_fit_without_horizontal_scrolling(browser, server, path):
+    """Every code cell's input fits its box at the test's viewport (1280 px): ``scrollWidth <= clientWidth``.
+
+    Only inputs are checked: an output may scroll (a long printed table is fine). The box must also hold
+    ``CODE_LINE_LIMIT`` characters of its monospace font (a cell tagged hide-cell is the narrowest), the limit ``tools/chapters.py lint`` checks the
+    sources against, so that limit stays the width a reader sees.
+    """
+    visit = PageVisit(browser, server, path)
+    page = visit.page
+    boxes = page.evaluate(f"""() => Array.from(document.querySelectorAll({_CODE_INPUTS!r})).map((pre, i) => ({{
+        index: i, scroll: pre.scrollWidth, client: pre.clientWidth,
+        longest: pre.textContent.split("\\n").reduce((a, b) => b.length > a.length ? b : a, "")}}))""")
+    fits = page.evaluate(f"""() => Math.min(...Array.from(document.querySelectorAll({_CODE_INPUTS!r})).map(pre => {{
+        const style = getComputedStyle(pre), probe = document.createElement("span");
+        probe.textContent = "x".repeat(200);
+        pre.appendChild(probe);
+        const width = probe.getBoundingClientRect().width / 200;
+        probe.remove();
+        return Math.floor((pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)) / width);
+    }}))""")
+    page.close()
+    assert boxes, f"{path}: no code inputs ({_CODE_INPUTS}) found: did the theme's markup change?"
+    scrolling = [f"code input {b['index']}: {b['scroll']} px of text in a {b['client']} px box; longest line: "
+                 f"{b['longest'].strip()[:60]}" for b in boxes if b["scroll"] > b["client"]]
+    assert scrolling == [], f"{path}: code inputs that scroll sideways (break their lines):\n" + "\n".join(scrolling)
+    assert fits >= _code_line_limit(), (f"{path}: the narrowest code input holds {fits} characters, fewer than "
+                                        f"CODE_LINE_LIMIT = {_code_line_limit()} in tools/chapters.py: lower it")
