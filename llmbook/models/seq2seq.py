@@ -302,7 +302,7 @@ class Seq2SeqTransformer(keras.Model):
     def cross_attention_weights(self, source_ids, target_ids):
         """Where each target position looks in the source: every decoder block's cross-attention weights.
 
-        The decoder runs on ``target_ids`` with teacher forcing (dropout off), as in :meth:`call`. In each
+        The decoder runs on ``target_ids`` with teacher forcing (dropout off), as in ``call``. In each
         block, the input of the cross-attention sub-layer (after the block's self-attention sub-layer,
         and the block's ``cross_attention_norm`` for pre-LN blocks) is sent through the block's own
         cross-attention once more, asking for its weights; the block then runs as usual.
@@ -318,7 +318,7 @@ class Seq2SeqTransformer(keras.Model):
             gets weight 0.
 
         Raises:
-            ValueError: as :meth:`call`, for ids of the wrong shape, dtype or range.
+            ValueError: as ``call``, for ids of the wrong shape, dtype or range.
         """
         if not self.built:
             self.build()
