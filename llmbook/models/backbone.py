@@ -1,5 +1,5 @@
 """What the decoder and encoder backbones (and :class:`~llmbook.models.architectures.TransformerSpec`) share:
-the checks of a Transformer's shape, and the norms and blocks built from its options.
+the checks of a Transformer's shape, the norms and blocks built from its options, and the output head.
 
 >>> check_transformer_shape(hidden_dim=64, num_heads=4, num_kv_heads=2, head_dim=None, positions="rope",
 ...                         norm="rms", mlp="swiglu")
@@ -7,6 +7,8 @@ the checks of a Transformer's shape, and the norms and blocks built from its opt
 """
 
 from __future__ import annotations
+
+from keras import ops
 
 from llmbook.layers import LayerNorm, RMSNorm, TransformerBlock
 from llmbook.layers.transformer import MLPS, NORMS, POSITIONS
@@ -116,3 +118,25 @@ def make_blocks(count: int, *, causal: bool, num_heads: int, intermediate_dim: i
                          name=f"{prefix}block_{i}")
         for i in range(count)
     ]
+
+
+def output_head(x, *, final_norm, lm_head, tied_embedding=None, logits_at=None):
+    """A stack's output: the final norm, then the language-model head.
+
+    The head is ``lm_head`` (a Dense layer) when there is one, else the transposed table of
+    ``tied_embedding`` (tied input and output embeddings), else nothing: ``x`` is returned as hidden
+    states. With ``logits_at`` (a scalar position), only that position is kept, before the norm, which
+    skips the (length x vocab) output product for all the others.
+
+    Returns:
+        ``(batch, length, vocab_size)`` logits (``length`` 1 with ``logits_at``), or hidden states.
+    """
+    if logits_at is not None:
+        x = ops.take(x, ops.reshape(ops.cast(logits_at, "int32"), (1,)), axis=1)
+    if final_norm is not None:
+        x = final_norm(x)
+    if lm_head is not None:
+        return lm_head(x)
+    if tied_embedding is not None:
+        return ops.matmul(x, ops.transpose(ops.cast(tied_embedding.embeddings, x.dtype)))
+    return x

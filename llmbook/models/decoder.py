@@ -28,7 +28,7 @@ from keras import ops
 from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers._base import SingleInputBuild
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
-from llmbook.models.backbone import make_blocks, make_norm, set_stack_options
+from llmbook.models.backbone import make_blocks, make_norm, output_head, set_stack_options
 from llmbook.validation import positive_int
 
 
@@ -144,16 +144,8 @@ class TransformerDecoder(SingleInputBuild, keras.Model):
         return x
 
     def _head(self, x, logits_at=None):
-        if logits_at is not None:
-            # Only one position's logits: skips the (length x vocab) output product for all the others.
-            x = ops.take(x, ops.reshape(ops.cast(logits_at, "int32"), (1,)), axis=1)
-        if self.final_norm is not None:
-            x = self.final_norm(x)
-        if self.lm_head is not None:
-            return self.lm_head(x)
-        if self.tie_embeddings:
-            return ops.matmul(x, ops.transpose(ops.cast(self.token_embedding.embeddings, x.dtype)))
-        return x
+        return output_head(x, final_norm=self.final_norm, lm_head=self.lm_head, logits_at=logits_at,
+                           tied_embedding=self.token_embedding if self.tie_embeddings else None)
 
     def call(self, token_ids, attention_mask=None, training=None, logits_at=None):
         token_ids = self._check_ids(token_ids)

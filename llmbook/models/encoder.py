@@ -25,7 +25,7 @@ from keras import ops
 
 from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
-from llmbook.models.backbone import make_blocks, make_norm, set_stack_options
+from llmbook.models.backbone import make_blocks, make_norm, output_head, set_stack_options
 from llmbook.validation import non_negative_int
 
 
@@ -225,13 +225,8 @@ class TransformerEncoder(keras.Model):
         return token_ids, segment_ids, mask
 
     def _head(self, x):
-        if self.final_norm is not None:
-            x = self.final_norm(x)
-        if self.lm_head is not None:
-            return self.lm_head(x)
-        if self.tie_embeddings:
-            return ops.matmul(x, ops.transpose(ops.cast(self.embeddings.token_embedding.embeddings, x.dtype)))
-        return x
+        return output_head(x, final_norm=self.final_norm, lm_head=self.lm_head,
+                           tied_embedding=self.embeddings.token_embedding if self.tie_embeddings else None)
 
     def call(self, inputs, training=None):
         token_ids, segment_ids, mask = self.unpack_inputs(inputs)

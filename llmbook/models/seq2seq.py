@@ -40,7 +40,7 @@ from keras import ops
 
 from llmbook.layers import PositionEmbedding, SinusoidalPositionEmbedding
 from llmbook.layers.transformer import NORM_EPSILON, ROPE_THETA
-from llmbook.models.backbone import make_blocks, make_norm, set_stack_options
+from llmbook.models.backbone import make_blocks, make_norm, output_head, set_stack_options
 from llmbook.validation import positive_int
 
 
@@ -280,15 +280,8 @@ class Seq2SeqTransformer(keras.Model):
         return x, mask
 
     def _head(self, x, logits_at=None):
-        if logits_at is not None:
-            x = ops.take(x, ops.reshape(ops.cast(logits_at, "int32"), (1,)), axis=1)
-        if self.decoder_final_norm is not None:
-            x = self.decoder_final_norm(x)
-        if self.lm_head is not None:
-            return self.lm_head(x)
-        if self.tie_embeddings:
-            return ops.matmul(x, ops.transpose(ops.cast(self.target_embedding.embeddings, x.dtype)))
-        return x
+        return output_head(x, final_norm=self.decoder_final_norm, lm_head=self.lm_head, logits_at=logits_at,
+                           tied_embedding=self.target_embedding if self.tie_embeddings else None)
 
     def call(self, inputs, training=None):
         source_ids, target_ids = self._split_inputs(inputs)
