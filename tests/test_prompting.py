@@ -181,11 +181,28 @@ def test_run_batch_gives_each_question_its_own_trace_in_lockstep():
     assert few[0] == standard(carrying_model, "ab, cd", SHOTS)
 
 
+def test_run_batch_takes_one_decomposition_per_question():
+    questions = ["ab, cd", "ef, gh, ij"]
+    given = [["ab", "ab, cd"], ["ef", "ef, gh", "ef, gh, ij"]]
+    model = BatchCarrier()
+    traces = run_batch(least_to_most, model, questions, solve_exemplars=SHOTS, subquestions=given)
+    alone = [least_to_most(carrying_model, q, solve_exemplars=SHOTS, subquestions=s) for q, s in zip(questions, given)]
+    assert traces == alone
+    assert [trace.subquestions for trace in traces] == [tuple(s) for s in given]
+    assert all(trace.decomposition is None for trace in traces)
+    # No decomposition round: one round per sub-question, the shorter question dropping out after two.
+    assert [len(batch) for batch in model.batches] == [2, 2, 1]
+
+
 def test_run_batch_and_ask_all_refuse_bad_input():
     with pytest.raises(ValueError, match="method must be standard"):
         run_batch(print, carrying_model, ["a"])
-    with pytest.raises(ValueError, match="cannot share one list of subquestions"):
+    with pytest.raises(ValueError, match="one list per question"):
         run_batch(least_to_most, carrying_model, ["a"], solve_exemplars=SHOTS, subquestions=["a"])
+    with pytest.raises(ValueError, match="one list per question"):
+        run_batch(least_to_most, carrying_model, ["a", "b"], solve_exemplars=SHOTS, subquestions=[["a"]])
+    with pytest.raises(ValueError, match="for least_to_most only"):
+        run_batch(standard, carrying_model, ["a"], exemplars=SHOTS, subquestions=[["a"]])
     with pytest.raises(ValueError, match="questions must be a non-empty list"):
         run_batch(standard, carrying_model, "a", exemplars=SHOTS)
     model = BatchCarrier()

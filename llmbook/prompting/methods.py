@@ -291,8 +291,9 @@ _STEPS = {
         "standard", question, exemplars, extract),
     chain_of_thought: lambda question, exemplars, extract=extract_answer: _few_shot_steps(
         "chain-of-thought", question, exemplars, extract),
-    least_to_most: lambda question, *, decompose_exemplars, solve_exemplars, extract=extract_answer: (
-        _least_to_most_steps(question, decompose_exemplars, solve_exemplars, None, extract)),
+    least_to_most: lambda question, *, solve_exemplars, decompose_exemplars=None, subquestions=None,
+    extract=extract_answer: _least_to_most_steps(question, decompose_exemplars, solve_exemplars, subquestions,
+                                                 extract),
 }
 
 
@@ -304,18 +305,21 @@ def run_batch(method, model, questions: Sequence[str], *, stop: Sequence[str] | 
     batched round-off). Least-to-most questions with fewer sub-questions finish in earlier rounds.
 
     Args:
-        method: :func:`standard`, :func:`chain_of_thought` or :func:`least_to_most` (without
-            ``subquestions``: each question needs its own).
+        method: :func:`standard`, :func:`chain_of_thought` or :func:`least_to_most`.
         model: a ``prompt -> continuation`` callable or a :class:`ChatModel`, best with a ``batch`` method.
         questions: the questions.
         stop: as for the method.
-        **options: the method's other arguments (exemplars, ``extract``).
+        **options: the method's other arguments (exemplars, ``extract``). For :func:`least_to_most`,
+            ``subquestions`` is one list of sub-questions per question (a list of lists, in the order of
+            ``questions``): the given decomposition instead of the model's, for example each problem's
+            reference decomposition.
 
     Returns:
         One :class:`Trace` per question, in order.
 
     Raises:
-        ValueError: for an unknown method, no questions, or ``subquestions``; the method's own errors.
+        ValueError: for an unknown method, no questions, or ``subquestions`` that are not one list per
+            question of a least-to-most run; the method's own errors.
 
     >>> replies = {'"a"': '"x"', '"b"': '"y"'}
     >>> scripted = lambda prompt: replies[prompt.rsplit("Q: ", 1)[1][:-len("\\nA:")]]   # a test double
@@ -324,13 +328,20 @@ def run_batch(method, model, questions: Sequence[str], *, stop: Sequence[str] | 
     """
     if method not in _STEPS:
         raise ValueError(f"method must be standard, chain_of_thought or least_to_most, got {method!r}")
-    if "subquestions" in options:
-        raise ValueError("run_batch cannot share one list of subquestions among the questions: call least_to_most "
-                         "per question with its own, or let the model decompose each")
     if isinstance(questions, str) or not questions:
         raise ValueError(f"questions must be a non-empty list of strings, got {questions!r}")
+    per_question = options.pop("subquestions", None)
+    if per_question is None:
+        per_question = [None] * len(questions)
+    elif method is not least_to_most:
+        raise ValueError("subquestions are for least_to_most only")
+    elif (isinstance(per_question, str) or len(per_question) != len(questions)
+          or any(isinstance(subquestions, str) for subquestions in per_question)):
+        raise ValueError(f"run_batch takes subquestions as one list per question ({len(questions)} lists of "
+                         f"strings, in the order of the questions), got {per_question!r}")
     _check_model(model)
-    runs = [_STEPS[method](question, **options) for question in questions]
+    extra = [{} if subquestions is None else {"subquestions": subquestions} for subquestions in per_question]
+    runs = [_STEPS[method](question, **options, **more) for question, more in zip(questions, extra)]
     traces, pending = [None] * len(runs), {}
     for index, run in enumerate(runs):
         pending[index] = next(run)
