@@ -16,7 +16,7 @@ def tiny(**options):
     return RecurrentLanguageModel(**settings)
 
 
-@pytest.mark.parametrize("cell,count", [("lstm", 2), ("gru", 1)])
+@pytest.mark.parametrize("cell,count", [("lstm", 2), ("gru", 1), ("simple", 1)])
 def test_shapes_and_state_structure(cell, count):
     model = tiny(cell=cell, num_layers=2)
     ids = np.random.default_rng(0).integers(0, 11, (3, 5))
@@ -26,7 +26,7 @@ def test_shapes_and_state_structure(cell, count):
     assert all(tuple(s.shape) == (3, 8) for layer in states for s in layer)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple"])
 @pytest.mark.parametrize("tie", [False, True])
 def test_carried_states_equal_one_pass(cell, tie):
     model = tiny(cell=cell, num_layers=2, tie_weights=tie)
@@ -181,3 +181,17 @@ def test_bad_inputs_raise():
         LockedDropout(1.0)
     with pytest.raises(ValueError, match="loss must be"):
         gradient_norms_per_step(tiny(), np.zeros((1, 3), int), np.zeros((1, 3), int), loss="first")
+
+
+def test_simple_rnn_is_a_tanh_recurrence():
+    model = tiny(cell="simple")
+    ids = np.random.default_rng(7).integers(0, 11, (2, 4))
+    logits = to_numpy(model(ids))
+    layer = model.recurrent_layers[0]
+    kernel, recurrent, bias = (to_numpy(w) for w in layer.weights)
+    embedded = to_numpy(model.embedding(ids))
+    h = np.zeros((2, 8))
+    for t in range(4):
+        h = np.tanh(embedded[:, t] @ kernel + h @ recurrent + bias)
+    head_kernel, head_bias = (to_numpy(w) for w in model.head.weights)
+    np.testing.assert_allclose(logits[:, -1], h @ head_kernel + head_bias, atol=1e-5)

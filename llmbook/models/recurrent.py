@@ -1,4 +1,4 @@
-"""Recurrent language models: an embedding, LSTM or GRU layers and a softmax head, trained by truncated BPTT.
+"""Recurrent language models: an embedding, LSTM, GRU or plain tanh RNN layers and a softmax head, trained by truncated BPTT.
 
 The model reads token ids (characters or words: only the vocabulary differs) and predicts the next
 token at every position. Three parts serve a chapter on recurrent networks:
@@ -52,7 +52,7 @@ from llmbook.validation import non_negative_int, positive_int, unit_rate
 
 __all__ = ["RecurrentLanguageModel", "TruncatedBPTT", "bptt_batches", "gradient_norms_per_step"]
 
-CELLS = ("lstm", "gru")
+CELLS = ("lstm", "gru", "simple")
 DROPOUTS = ("locked", "naive", None)
 
 
@@ -73,14 +73,15 @@ class _TiedOutput(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="llmbook")
 class RecurrentLanguageModel(keras.Model):
-    """An LSTM or GRU language model: embedding, recurrent layers, dropout of a chosen kind, softmax head.
+    """An LSTM, GRU or plain tanh RNN language model: embedding, recurrent layers, dropout of a chosen kind, softmax head.
 
     Args:
         vocab_size: the number of token ids.
         embedding_dim: the size of the token embeddings.
         hidden_dim: the size of every recurrent layer's state.
         num_layers: how many recurrent layers are stacked.
-        cell: ``"lstm"`` or ``"gru"``.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"`` (Elman's plain tanh RNN, ``keras.layers.SimpleRNN``:
+            the baseline whose gradients vanish or explode).
         dropout: ``"locked"`` (one mask per sequence and feature, shared over time), ``"naive"`` (a new
             mask at every time step) or None (no dropout outside the recurrent cells).
         input_rate: dropout on the embeddings, in ``[0, 1)``.
@@ -96,7 +97,7 @@ class RecurrentLanguageModel(keras.Model):
     Call args:
         token_ids: integers ``(batch, time)``.
         states: None (zeros) or, per layer, the list of initial states (``[h, c]`` for an LSTM,
-            ``[h]`` for a GRU), each ``(batch, hidden_dim)``: what ``return_states`` gave back.
+            ``[h]`` for a GRU or a simple RNN), each ``(batch, hidden_dim)``: what ``return_states`` gave back.
         training: True to apply dropout.
         return_states: also return the final states (same structure as ``states``).
 
@@ -118,7 +119,7 @@ class RecurrentLanguageModel(keras.Model):
         self.hidden_dim = positive_int("hidden_dim", hidden_dim)
         self.num_layers = positive_int("num_layers", num_layers)
         if cell not in CELLS:
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+            raise ValueError(f"cell must be 'lstm', 'gru' or 'simple', got {cell!r}")
         if dropout not in DROPOUTS:
             raise ValueError(f"dropout must be 'locked', 'naive' or None, got {dropout!r}")
         self.cell, self.dropout = cell, dropout
@@ -143,7 +144,7 @@ class RecurrentLanguageModel(keras.Model):
         self.input_dropout = drop(self.input_rate, 0, "input_dropout")
         self.hidden_dropouts = [drop(self.hidden_rate, 1 + i, f"hidden_dropout_{i}") for i in range(self.num_layers - 1)]
         self.output_dropout = drop(self.output_rate, self.num_layers + 1, "output_dropout")
-        layer = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+        layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple": keras.layers.SimpleRNN}[cell]
         self.recurrent_layers = [
             layer(self.hidden_dim, return_sequences=True, return_state=True, recurrent_dropout=self.recurrent_rate,
                   seed=None if self.seed is None else self.seed + 100 + i, name=f"{cell}_{i}")
@@ -159,7 +160,7 @@ class RecurrentLanguageModel(keras.Model):
             self.head = keras.layers.Dense(self.vocab_size, name="head")
 
     def zero_states(self, batch_size: int) -> list[list]:
-        """All-zero states for ``batch_size`` sequences: per layer, ``[h, c]`` (LSTM) or ``[h]`` (GRU).
+        """All-zero states for ``batch_size`` sequences: per layer, ``[h, c]`` (LSTM) or ``[h]`` (GRU, simple).
 
         Raises:
             ValueError: if ``batch_size`` is not a positive integer.
