@@ -12,7 +12,8 @@ _LAZY = {"TransformerDecoder": "llmbook.models.decoder", "TransformerEncoder": "
          "TransformerSpec": "llmbook.models.architectures", "build_transformer": "llmbook.models.architectures",
          "Seq2SeqTransformer": "llmbook.models.seq2seq", "greedy_translate": "llmbook.models.seq2seq",
          "RecurrentLanguageModel": "llmbook.models.recurrent", "TruncatedBPTT": "llmbook.models.recurrent",
-         "bptt_batches": "llmbook.models.recurrent", "gradient_norms_per_step": "llmbook.models.recurrent"}
+         "bptt_batches": "llmbook.models.recurrent", "gradient_norms_per_step": "llmbook.models.recurrent",
+         "MultiTaskTagger": "llmbook.models.tagger"}
 __all__ += list(_LAZY)
 
 
