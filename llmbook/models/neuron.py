@@ -86,16 +86,30 @@ def gelu_derivative(x) -> np.ndarray:
     return cdf + x * pdf
 
 
+def silu(x) -> np.ndarray:
+    """SiLU (also called swish), ``x * sigmoid(x)``: the activation inside SwiGLU, the MLP of Llama and SmolLM2."""
+    x = np.asarray(x, dtype=float)
+    return x * sigmoid(x)
+
+
+def silu_derivative(x) -> np.ndarray:
+    """``SiLU'(x) = sigmoid(x) (1 + x (1 - sigmoid(x)))``."""
+    x = np.asarray(x, dtype=float)
+    s = sigmoid(x)
+    return s * (1.0 + x * (1.0 - s))
+
+
 ACTIVATIONS: dict[str, tuple[ArrayFunction, ArrayFunction]] = {
     "sigmoid": (sigmoid, sigmoid_derivative),
     "tanh": (tanh, tanh_derivative),
     "relu": (relu, relu_derivative),
     "gelu": (gelu, gelu_derivative),
+    "silu": (silu, silu_derivative),
 }
 
 
 def activation(name: str) -> tuple[ArrayFunction, ArrayFunction]:
-    """The pair ``(f, f')`` for ``name`` in ``ACTIVATIONS`` (sigmoid, tanh, relu, gelu).
+    """The pair ``(f, f')`` for ``name`` in ``ACTIVATIONS`` (sigmoid, tanh, relu, gelu, silu).
 
     Raises:
         ValueError: for an unknown name; the message lists the known ones.
