@@ -1,21 +1,31 @@
 """German->English translation on Ding's sentence pairs: how BLEU grows with training time, and greedy vs beam 4.
 
-Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/translate.py [--budgets 30,60,120,240] [--vocab 4000]
-      [--dev 400] [--batch 64] [--repeats 3] [--beam 4] [--skip-baselines]
+Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/translate.py [--budgets 30,60,120,240]
+      [--steps 150,300,600] [--max-words 8] [--vocab 1000] [--dev 400] [--batch 64] [--lr 3e-3]
+      [--warmup 30] [--label-smoothing 0.1] [--repeats 3] [--beam 4] [--skip-baselines] [--json PATH]
 
-Data: ``load_ding_sentences(max_words=10)`` split with ``split(seed=0)``; the model trains on the train part
-and is scored on the first ``--dev`` pairs of the validation part (against all of each pair's references).
+The defaults are chapter 16's setup (sentences of 3 to 8 words, a joint BPE of 1000 tokens, peak learning
+rate 3e-3 after 30 warm-up steps, label smoothing 0.1). ``--steps`` gives checkpoints in training steps
+instead of seconds (a load-independent x-axis); ``--json`` writes the table (and the baselines) to a file,
+which chapter 16 reads for its curve (``benchmarks/results/translate_curve.json``). The previous session's
+setup was ``--max-words 10 --vocab 4000 --lr 1e-3 --warmup 200 --label-smoothing 0``.
+
+Data: ``load_ding_sentences(max_words=--max-words)`` split with ``split(seed=0)``; the model trains on the
+train part and is scored on the first ``--dev`` pairs of the validation part (against all of each pair's
+references).
 One joint byte-level BPE vocabulary of ``--vocab`` tokens (``ByteLevelBPE.train`` on the train part's German
 and English; ``<pad>``, ``<s>``, ``</s>`` get ids 0, 1, 2). Pairs whose source or target is longer than 32
 tokens are dropped from training (a few); every batch is padded to those fixed lengths, so one compiled
 training step serves the whole run.
 
 Model: ``Seq2SeqTransformer`` with one shared embedding table, 2 + 2 pre-LN blocks of width 128, 4 heads,
-MLP 256, learned positions, dropout 0.1, ``pad_id=0``; Adam, learning rate warmed up linearly to 1e-3 over 200
-steps, then constant; batch ``--batch``; cross-entropy over the non-padding target tokens. Seeded (0).
+MLP 256, learned positions, dropout 0.1, ``pad_id=0``; Adam, learning rate warmed up linearly to ``--lr`` over
+``--warmup`` steps, then constant; batch ``--batch``; cross-entropy over the non-padding target tokens, with
+``--label-smoothing``. Seeded (0).
 
 Training runs until the cumulative training time (the compiled steps only: evaluation excluded) passes each
-of ``--budgets`` seconds; there it prints steps, epochs, training throughput (source + target tokens that
+of ``--budgets`` seconds (or until each of ``--steps`` steps is done); there it prints steps, epochs,
+training throughput (source + target tokens that
 are not padding, per second) and dev BLEU / chrF (``llmbook.metrics``; the sacrebleu signature is printed)
 of greedy decoding (``beam_search`` with a beam of 1, which the tests show equals greedy decoding) and of
 beam ``--beam`` (length penalty 0.6), each in batches of 100 sources, with its decoding throughput
@@ -28,6 +38,7 @@ cores may be shared, which slows every figure but BLEU.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -51,14 +62,21 @@ def _pad(rows, length):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", default="30,60,120,240", help="cumulative training seconds, comma-separated")
-    parser.add_argument("--vocab", type=int, default=4000)
+    parser.add_argument("--steps", default="", help="checkpoints in training steps (replaces --budgets)")
+    parser.add_argument("--max-words", type=int, default=8)
+    parser.add_argument("--vocab", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--json", default="", help="write the results table to this JSON file")
     parser.add_argument("--dev", type=int, default=400)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--skip-baselines", action="store_true")
     args = parser.parse_args()
-    budgets = sorted(float(b) for b in args.budgets.split(","))
+    by_steps = bool(args.steps)
+    budgets = sorted(float(b) for b in (args.steps or args.budgets).split(","))
 
     import keras
 
@@ -72,7 +90,7 @@ def main() -> None:
 
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; keras backend "
           f"{keras.backend.backend()}")
-    split = load_ding_sentences(max_words=10).split(seed=0)
+    split = load_ding_sentences(max_words=args.max_words).split(seed=0)
     train, dev = split.train, split.validation.pairs[:args.dev]
     sources, references = [p.german for p in dev], [list(p.references) for p in dev]
     print(f"{len(train)} train pairs, {len(dev)} dev pairs (of {len(split.validation)})")
@@ -108,10 +126,20 @@ def main() -> None:
     set_seed(0, keras=True)
     model = Seq2SeqTransformer(tokenizer.vocab_size, hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256,
                                max_length=MAX_TOKENS + MAX_NEW_TOKENS, dropout=0.1, pad_id=PAD)
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10**9, alpha=1.0, warmup_target=1e-3,
-                                                      warmup_steps=200)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD))
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10**9, alpha=1.0, warmup_target=args.lr,
+                                                      warmup_steps=args.warmup)
+    vocab_size = tokenizer.vocab_size
+
+    def smoothed_loss(y_true, logits):
+        """Cross-entropy with label smoothing, averaged over the non-padding target tokens."""
+        y_true = keras.ops.cast(y_true, "int32")
+        per_token = keras.losses.categorical_crossentropy(
+            keras.ops.one_hot(y_true, vocab_size), logits, from_logits=True,
+            label_smoothing=args.label_smoothing)
+        mask = keras.ops.cast(keras.ops.not_equal(y_true, PAD), per_token.dtype)
+        return keras.ops.sum(per_token * mask) / keras.ops.maximum(keras.ops.sum(mask), 1.0)
+
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=smoothed_loss)
     model.build()
     print(f"model: {model.count_params():,} parameters")
 
@@ -136,12 +164,22 @@ def main() -> None:
         hypotheses = decode(beam_size)
         return hypotheses, len(hypotheses) / (time.perf_counter() - begin)
 
+    def write_json():
+        """The table so far and the baselines, as JSON (written after every checkpoint)."""
+        keys = ("train_s", "steps", "epochs", "loss", "train_tokens_per_s", "greedy_bleu", "greedy_chrf",
+                "greedy_sentences_per_s", "beam_bleu", "beam_chrf", "beam_sentences_per_s")
+        with open(args.json, "w") as handle:
+            json.dump({"settings": vars(args), "dev_pairs": len(dev), "train_pairs": len(source),
+                       "rows": [dict(zip(keys, row)) for row in report],
+                       "baselines": [{"name": n, "bleu": b, "chrf": c} for n, b, c in rows],
+                       "load_average_after": os.getloadavg()[0]}, handle, indent=1)
+
     rng = np.random.default_rng(0)
     order = rng.permutation(len(source))
     cursor, steps, trained, tokens = 0, 0, 0.0, 0
     report = []
     for budget in budgets:
-        while trained < budget:
+        while (steps < budget) if by_steps else (trained < budget):
             if cursor + args.batch > len(order):
                 order, cursor = rng.permutation(len(source)), 0
             batch = order[cursor:cursor + args.batch]
@@ -157,10 +195,12 @@ def main() -> None:
             decode(1), decode(args.beam)  # compile both searches before timing them
         greedy, greedy_speed = timed(1)
         beam, beam_speed = timed(args.beam)
-        report.append((budget, steps, steps * args.batch / len(source), float(loss), tokens / trained,
+        report.append((trained, steps, steps * args.batch / len(source), float(loss), tokens / trained,
                        *score(greedy), greedy_speed, *score(beam), beam_speed))
         print(f"after {trained:6.1f} s: step {steps}, loss {float(loss):.3f}, greedy BLEU {report[-1][5]:.2f}, "
               f"beam BLEU {report[-1][8]:.2f}", flush=True)
+        if args.json:
+            write_json()
 
     times = {1: [], args.beam: []}
     for _ in range(args.repeats):
@@ -177,6 +217,9 @@ def main() -> None:
               f"{bb:.2f} | {bc:.2f} | {bs:.1f} |")
     for name, bleu, chrf_score in rows:
         print(f"| {name} | | | | | {bleu:.2f} | {chrf_score:.2f} | | | | |")
+    if args.json:
+        write_json()
+        print(f"wrote {args.json}")
     greedy_median, beam_median = statistics.median(times[1]), statistics.median(times[args.beam])
     print(f"\nafter the last budget, median of {args.repeats} interleaved runs over {len(dev)} sentences: greedy "
           f"{greedy_median:.1f} sentences/s, beam {args.beam} {beam_median:.1f} sentences/s "
