@@ -32,7 +32,7 @@ BACKEND_TESTS := tests/test_layers.py tests/test_gpt.py tests/test_generation.py
 	tests/test_crf.py tests/test_encoder.py
 # Also on torch only: on JAX they pass but take minutes (seq2seq + beam search 512 s, recurrent 385 s,
 # measured on a loaded machine), which CI's time budget does not have room for.
-TORCH_TESTS := tests/test_seq2seq.py tests/test_beam_search.py tests/test_recurrent.py
+TORCH_TESTS := tests/test_seq2seq.py tests/test_beam_search.py tests/test_recurrent.py tests/test_tagger.py
 backends:
 	KERAS_BACKEND=jax $(PY) -m pytest -q -rs $(BACKEND_TESTS)
 	KERAS_BACKEND=torch $(PY) -m pytest -q -rs $(BACKEND_TESTS) $(TORCH_TESTS)
