@@ -7,7 +7,7 @@ shared by all the tasks; each task adds only its own ``Dense`` head. Built with 
 single-task baseline with exactly that task's parameters (:meth:`MultiTaskTagger.task_parameter_count`).
 
 Training data for several tasks rarely comes with every label on every sentence. A position without a
-label for a task has the label :data:`UNLABELLED` (-1) in that task's targets, and
+label for a task has the label ``UNLABELLED`` (-1) in that task's targets, and
 :func:`masked_sparse_crossentropy` averages the cross-entropy over the labelled positions only (a
 batch with none contributes 0), so one ``model.fit`` with a loss per output trains every head on
 the sentences that have its labels, and the shared encoder on all of them.
@@ -35,7 +35,7 @@ ENCODERS = ("conv", "bilstm")
 
 
 def masked_sparse_crossentropy(y_true, logits):
-    """Mean cross-entropy of ``logits`` over the positions whose label is not :data:`UNLABELLED`.
+    """Mean cross-entropy of ``logits`` over the positions whose label is not ``UNLABELLED``.
 
     Args:
         y_true: integer labels, shape ``(batch, length)``; -1 marks a position without a label
