@@ -9,6 +9,7 @@ called).
 
 from llmbook.metrics.bleu import BLEUScore, chrf, corpus_bleu, sacrebleu_signature, sentence_bleu, tokenize_13a
 from llmbook.metrics.bootstrap import PairedBootstrap, paired_bootstrap
+from llmbook.metrics.exposure import canary_rank, chance_exposure, exposure, sampled_exposure
 from llmbook.metrics.classification import Scores, accuracy, confusion_matrix, perplexity, precision_recall_f1
 from llmbook.metrics.intervals import wilson_interval
 from llmbook.metrics.spans import (
@@ -17,7 +18,7 @@ from llmbook.metrics.spans import (
 )
 
 __all__ = [
-    "BLEUScore", "PairedBootstrap", "Scores", "accuracy", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
+    "BLEUScore", "PairedBootstrap", "Scores", "accuracy", "canary_rank", "chance_exposure", "exposure", "sampled_exposure", "chrf", "confusion_matrix", "corpus_bleu", "count_invalid_transitions",
     "extract_spans", "paired_bootstrap", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
     "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "wilson_interval", "word_spans",
 ]
