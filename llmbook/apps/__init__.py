@@ -1,0 +1,2 @@
+"""Applications built from the package's parts: ``python -m llmbook.apps.ask "question"`` answers
+from the book's own pages (:mod:`llmbook.apps.ask`)."""
