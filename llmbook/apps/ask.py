@@ -183,7 +183,7 @@ def split_sentences(text: str) -> list[str]:
     """``text`` cut into sentences (at ``.``, ``!``, ``?`` before a space, and at line breaks of lists and
     tables); fragments without a letter are dropped.
 
-    >>> split_sentences("GloVe fits counts. It uses AdaGrad!\n- a list item")
+    >>> split_sentences("GloVe fits counts. It uses AdaGrad!\\n- a list item")
     ['GloVe fits counts.', 'It uses AdaGrad!', '- a list item']
     """
     pieces = re.split(r"(?<=[.!?])\s+|\n+(?=\s*(?:[-*|]|\d+\.)\s)", text)
