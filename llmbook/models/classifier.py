@@ -53,7 +53,8 @@ def _ngrams(tokens: Sequence[str], low: int, high: int) -> list[tuple[str, ...]]
 class NgramVocabulary:
     """The n-grams of a training set that occur at least ``min_count`` times, numbered from 1.
 
-    Build it with :meth:`build` on the training texts only, then :meth:`encode` any texts.
+    Build it with :meth:`NgramVocabulary.build` on the training texts only, then encode any texts
+    with :meth:`NgramVocabulary.encode`.
 
     Attributes:
         ngrams: the kept n-grams (tuples of tokens), in id order: ``ngrams[i]`` has id ``i + 1``.
@@ -114,7 +115,7 @@ class NgramVocabulary:
         n-gram is all padding, and the model gives it the logits of its bias alone.
 
         Raises:
-            TypeError: as :meth:`build`.
+            TypeError: as :meth:`NgramVocabulary.build`.
             ValueError: if ``max_length`` is not a positive integer.
         """
         sequences = _check_token_lists("sequences", sequences)
