@@ -176,3 +176,16 @@ def test_main_retrieves_from_a_book_folder(tmp_path, monkeypatch, capsys):
 def test_main_says_where_the_book_is_missing(tmp_path, capsys):
     assert ask.main(["--book", str(tmp_path / "nowhere"), "--retrieve-only", "q"]) == 2
     assert "repository root" in capsys.readouterr().err
+
+
+def test_best_sentences_batch_equals_one_at_a_time_and_checks_lengths():
+    from llmbook.apps.ask import best_sentences_batch
+
+    chunks = toy_chunks()
+    questions = ["laplace count", "square root"]
+    batch = best_sentences_batch(BagEncoder(), questions, [chunks, chunks[1:]], n=2)
+    single = [best_sentences(BagEncoder(), questions[0], chunks, 2),
+              best_sentences(BagEncoder(), questions[1], chunks[1:], 2)]
+    assert [[e.sentence for e in row] for row in batch] == [[e.sentence for e in row] for row in single]
+    with pytest.raises(ValueError, match="2 questions but 1 passage lists"):
+        best_sentences_batch(BagEncoder(), questions, [chunks])

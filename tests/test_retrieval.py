@@ -279,3 +279,15 @@ def test_recall_at_k():
         recall_at_k(ranked, ["a"], 1)
     with pytest.raises(ValueError, match="k must"):
         hit_at_k(["x"], "x", 0)
+
+
+def test_find_book_from_the_root_from_a_chapter_folder_and_nowhere(tmp_path):
+    from pathlib import Path
+
+    from llmbook.retrieval import find_book
+
+    root = find_book(".")
+    assert root == Path("book").resolve()
+    assert find_book(root / "chapters") == root
+    with pytest.raises(FileNotFoundError, match="inside the repository"):
+        find_book(tmp_path)

@@ -37,10 +37,13 @@ from pathlib import Path
 
 import numpy as np
 
-from llmbook.retrieval import BM25, Chunk, DenseIndex, load_book_chunks, reciprocal_rank_fusion, tokenize
+from llmbook.retrieval import (
+    BM25, Chunk, DenseIndex, find_book, load_book_chunks, reciprocal_rank_fusion, tokenize,
+)
 from llmbook.validation import positive_int
 
-__all__ = ["METHODS", "Answer", "Asker", "BookIndex", "Evidence", "best_sentences", "build_messages",
+__all__ = ["METHODS", "Answer", "Asker", "BookIndex", "Evidence", "best_sentences", "best_sentences_batch",
+           "build_messages",
            "contains_answer", "load_encoder", "load_questions", "main", "split_sentences"]
 
 #: The ranking methods of :meth:`BookIndex.rank`.
@@ -74,15 +77,16 @@ def contains_answer(reply: str, answers) -> bool:
     return False
 
 
-def load_questions(path="book/data/ask-questions.json", split: str = "test") -> list[dict]:
+def load_questions(path=None, split: str = "test") -> list[dict]:
     """The evaluation questions of ``split`` (``"test"`` or ``"dev"``): dicts with ``question``, ``pages``
-    (the pages that state the fact) and ``answers`` (short gold answers).
+    (the pages that state the fact) and ``answers`` (short gold answers). ``path`` defaults to the book's
+    ``data/ask-questions.json`` (:func:`llmbook.retrieval.find_book`).
 
     Raises:
         FileNotFoundError: if the file is missing (run from the repository root).
         ValueError: for an unknown split or a malformed entry.
     """
-    path = Path(path)
+    path = find_book() / "data" / "ask-questions.json" if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run from the repository root or pass its path")
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -207,15 +211,35 @@ def best_sentences(encoder, question: str, passages, n: int = 3) -> list[Evidenc
     Raises:
         ValueError: for no passages, passages without sentences, or ``n < 1``.
     """
+    return best_sentences_batch(encoder, [question], [passages], n)[0]
+
+
+def best_sentences_batch(encoder, questions, passages_per_question, n: int = 3) -> list[list[Evidence]]:
+    """:func:`best_sentences` for many questions, with one call to ``encoder.encode`` for all the texts.
+
+    Raises:
+        ValueError: as :func:`best_sentences`, or if the two lists differ in length.
+    """
     n = positive_int("n", n)
-    candidates = [(sentence, chunk) for chunk in passages for sentence in split_sentences(chunk.text)]
-    if not candidates:
-        raise ValueError("the passages have no sentences: retrieve some first (BookIndex.rank)")
-    vectors = np.asarray(encoder.encode([question] + [sentence for sentence, _ in candidates]))
+    questions, passages_per_question = list(questions), [list(p) for p in passages_per_question]
+    if len(questions) != len(passages_per_question):
+        raise ValueError(f"{len(questions)} questions but {len(passages_per_question)} passage lists")
+    candidates = []
+    for passages in passages_per_question:
+        found = [(sentence, chunk) for chunk in passages for sentence in split_sentences(chunk.text)]
+        if not found:
+            raise ValueError("the passages have no sentences: retrieve some first (BookIndex.rank)")
+        candidates.append(found)
+    texts = list(questions) + [sentence for found in candidates for sentence, _ in found]
+    vectors = np.asarray(encoder.encode(texts))
     vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    scores = vectors[1:] @ vectors[0]
-    order = np.argsort(-scores, kind="stable")[:n]
-    return [Evidence(candidates[i][0], candidates[i][1], float(scores[i])) for i in order]
+    results, offset = [], len(questions)
+    for number, found in enumerate(candidates):
+        scores = vectors[offset:offset + len(found)] @ vectors[number]
+        offset += len(found)
+        order = np.argsort(-scores, kind="stable")[:n]
+        results.append([Evidence(found[i][0], found[i][1], float(scores[i])) for i in order])
+    return results
 
 
 def build_messages(question: str, evidence) -> list[dict]:
@@ -300,9 +324,8 @@ class Asker:
             raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
         k = positive_int("k", k)
         rankings = self.index.rankings(questions)[method]
-        return [best_sentences(self.index.encoder, question, [self.index.chunks[i] for i in ranking[:k]],
-                               n_sentences)
-                for question, ranking in zip(questions, rankings)]
+        passages = [[self.index.chunks[i] for i in ranking[:k]] for ranking in rankings]
+        return best_sentences_batch(self.index.encoder, questions, passages, n_sentences)
 
     def generate(self, questions, evidence, max_new_tokens: int = 32, batch_size: int = 8) -> list[str]:
         """Greedy replies to the questions given their evidence, ``batch_size`` at a time, stop token removed."""
@@ -343,7 +366,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmbook.apps.ask",
                                      description="Answer a question from the book's pages, citing them.")
     parser.add_argument("question", nargs="+", help="the question (quote it, or give it as several words)")
-    parser.add_argument("--book", default="book", help="the book folder (default: ./book)")
+    parser.add_argument("--book", default=None, help="the book folder (default: found from here)")
     parser.add_argument("--method", choices=METHODS, default="hybrid", help="how to rank passages")
     parser.add_argument("--k", type=int, default=3, help="passages retrieved (default 3)")
     parser.add_argument("--sentences", type=int, default=3, help="sentences of them given to the model")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from llmbook.validation import positive_int
 
-__all__ = ["Chunk", "chunk_myst", "glue_values", "book_pages", "load_book_chunks"]
+__all__ = ["Chunk", "chunk_myst", "glue_values", "book_pages", "find_book", "load_book_chunks"]
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,24 @@ def chunk_myst(text: str, page: str, *, max_words: int = 80, keep_code: bool = F
     return chunks
 
 
+def find_book(start: str | Path | None = None) -> Path:
+    """The ``book`` folder: ``start`` (default: the working directory) or the nearest folder above it that
+    is a ``book`` folder with ``chapters/`` or holds one (a chapter runs in ``book/chapters``, the command
+    line in the repository root).
+
+    Raises:
+        FileNotFoundError: if there is none (run from inside the repository, or pass the path).
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if folder.name == "book" and (folder / "chapters").is_dir():
+            return folder
+        if (folder / "book" / "chapters").is_dir():
+            return folder / "book"
+    raise FileNotFoundError(f"no book/chapters folder at or above {here}: run from inside the repository, "
+                            "or pass the path of the book folder")
+
+
 def book_pages(book: str | Path = "book") -> list[Path]:
     """The pages the book's index reads: ``chapters/*.md``, ``faq.md`` and ``errata.md`` under ``book``.
 
@@ -240,20 +258,20 @@ def book_pages(book: str | Path = "book") -> list[Path]:
     return pages
 
 
-def load_book_chunks(book: str | Path = "book", *, exclude=(), max_words: int = 80,
+def load_book_chunks(book: str | Path | None = None, *, exclude=(), max_words: int = 80,
                      keep_code: bool = False) -> list[Chunk]:
     """Every chunk of the book's pages (:func:`book_pages`), glue values taken from the paired notebooks.
 
     Args:
-        book: the ``book`` folder.
+        book: the ``book`` folder; ``None`` looks for it (:func:`find_book`).
         exclude: page names to leave out (``"chapters/20-ask-the-book"``).
         max_words, keep_code: as :func:`chunk_myst`.
 
     Raises:
-        FileNotFoundError: as :func:`book_pages`.
+        FileNotFoundError: as :func:`book_pages` or :func:`find_book`.
         ValueError: if no page is left after ``exclude``.
     """
-    book = Path(book)
+    book = find_book() if book is None else Path(book)
     exclude = {exclude} if isinstance(exclude, str) else set(exclude)
     chunks = []
     for path in book_pages(book):
