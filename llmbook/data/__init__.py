@@ -31,6 +31,7 @@ from llmbook.data.gensim_data import (
     load_simlex999,
     load_wordsim353,
 )
+from llmbook.data.poems import Poem, PoemCorpus, load_tang_poems
 from llmbook.data.shakespeare import load_shakespeare
 from llmbook.data.wiki import load_enwiki_sample
 
@@ -46,6 +47,7 @@ LOADERS: dict[str, Callable[..., Any]] = {
     "sentiment-lexicon": load_sentiment_lexicon,
     "shakespeare": load_shakespeare,
     "simlex999": load_simlex999,
+    "tang-poems": load_tang_poems,
     "wordsim353": load_wordsim353,
 }
 
@@ -80,3 +82,4 @@ __all__ = [
     "load_shakespeare", "load_simlex999",
     "load_wordsim353", "split_indices",
 ]
+__all__ += ["Poem", "PoemCorpus", "load_tang_poems"]

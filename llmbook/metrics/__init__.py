@@ -22,3 +22,6 @@ __all__ = [
     "extract_spans", "paired_bootstrap", "perplexity", "precision_recall_f1", "sacrebleu_signature", "segment_words",
     "segmentation_scores", "segmentation_tags", "sentence_bleu", "span_scores", "span_scores_by_type", "tokenize_13a", "wilson_interval", "word_spans",
 ]
+from llmbook.metrics.diversity import distinct_n, ngrams, repetition_rate  # noqa: E402
+
+__all__ += ["distinct_n", "ngrams", "repetition_rate"]
