@@ -291,3 +291,16 @@ def test_find_book_from_the_root_from_a_chapter_folder_and_nowhere(tmp_path):
     assert find_book(root / "chapters") == root
     with pytest.raises(FileNotFoundError, match="inside the repository"):
         find_book(tmp_path)
+
+
+def test_only_pages_in_the_table_of_contents_are_read(tmp_path):
+    from llmbook.retrieval import book_pages
+
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in ("01-in", "02-draft"):
+        (book / "chapters" / f"{name}.md").write_text(f"# {name}\n\ntext\n")
+    assert [p.stem for p in book_pages(book)] == ["01-in", "02-draft"]        # no _toc.yml: every page
+    (tmp_path / "_toc.yml").write_text("chapters:\n  - file: book/chapters/01-in\n")
+    assert [p.stem for p in book_pages(book)] == ["01-in"]
+    assert [p.stem for p in book_pages(book, toc=False)] == ["01-in", "02-draft"]

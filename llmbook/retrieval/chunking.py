@@ -242,8 +242,11 @@ def find_book(start: str | Path | None = None) -> Path:
                             "or pass the path of the book folder")
 
 
-def book_pages(book: str | Path = "book") -> list[Path]:
+def book_pages(book: str | Path = "book", *, toc: bool = True) -> list[Path]:
     """The pages the book's index reads: ``chapters/*.md``, ``faq.md`` and ``errata.md`` under ``book``.
+
+    With ``toc=True`` and a ``_toc.yml`` next to ``book`` (the repository root's), only the pages the
+    table of contents lists are read: a draft chapter that is not in the book yet is not in the index.
 
     Raises:
         FileNotFoundError: if ``book`` has no ``chapters`` folder (run from the repository root, or pass
@@ -255,17 +258,23 @@ def book_pages(book: str | Path = "book") -> list[Path]:
                                 "path of the book folder")
     pages = sorted((book / "chapters").glob("*.md"))
     pages += [book / name for name in ("faq.md", "errata.md") if (book / name).is_file()]
+    contents = book.resolve().parent / "_toc.yml"
+    if toc and contents.is_file():
+        listed = set(re.findall(r"file:\s*(\S+)", contents.read_text(encoding="utf-8")))
+        root = book.resolve().parent
+        pages = [p for p in pages if p.resolve().relative_to(root).with_suffix("").as_posix() in listed]
     return pages
 
 
 def load_book_chunks(book: str | Path | None = None, *, exclude=(), max_words: int = 80,
-                     keep_code: bool = False) -> list[Chunk]:
+                     keep_code: bool = False, toc: bool = True) -> list[Chunk]:
     """Every chunk of the book's pages (:func:`book_pages`), glue values taken from the paired notebooks.
 
     Args:
         book: the ``book`` folder; ``None`` looks for it (:func:`find_book`).
         exclude: page names to leave out (``"chapters/20-ask-the-book"``).
         max_words, keep_code: as :func:`chunk_myst`.
+        toc: read only the pages the table of contents lists (see :func:`book_pages`).
 
     Raises:
         FileNotFoundError: as :func:`book_pages` or :func:`find_book`.
@@ -274,7 +283,7 @@ def load_book_chunks(book: str | Path | None = None, *, exclude=(), max_words: i
     book = find_book() if book is None else Path(book)
     exclude = {exclude} if isinstance(exclude, str) else set(exclude)
     chunks = []
-    for path in book_pages(book):
+    for path in book_pages(book, toc=toc):
         page = path.relative_to(book).with_suffix("").as_posix()
         if page in exclude:
             continue
