@@ -1,7 +1,11 @@
-"""``python -m llmbook.apps "question"``: the same as ``python -m llmbook.apps.ask "question"``."""
+"""``python -m llmbook.apps "question"``: the same as ``python -m llmbook.apps.ask "question"``.
+
+Importing this module (as the API reference does) runs nothing; only ``python -m`` does.
+"""
 
 import sys
 
 from llmbook.apps.ask import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
