@@ -28,6 +28,8 @@ ALLOWED = {
     "metrics": {"validation"},
     "plot": {"validation"},
     "book": {"training", "validation"},
+    "retrieval": {"validation"},          # MiniLM is passed in (an encoder object), not imported
+    "apps": {"retrieval", "models", "weights", "generation", "book", "validation"},
     "(root)": set(),
 }
 
