@@ -179,9 +179,20 @@ class Conversation:
         """
         if not isinstance(user_message, str):
             raise TypeError(f"user_message must be a string, got {type(user_message).__name__}")
-        for first in range(len(self.turns) + 1):          # drop the oldest turns first
-            if self.count_tokens(self._messages(self.turns[first:], user_message)) <= self.max_prompt_tokens:
-                return len(self.turns) - first
+        def fits(kept: int) -> bool:
+            turns = self.turns[len(self.turns) - kept:] if kept else []
+            return self.count_tokens(self._messages(turns, user_message)) <= self.max_prompt_tokens
+
+        # Keeping fewer (newest) turns never makes the prompt longer, so the largest number that fits is
+        # found by bisection: O(log turns) renderings instead of one per turn.
+        low, high = 0, len(self.turns)
+        if fits(high):
+            return high
+        if fits(0):
+            while high - low > 1:                       # fits(low) and not fits(high)
+                middle = (low + high) // 2
+                low, high = (middle, high) if fits(middle) else (low, middle)
+            return low
         alone = self.count_tokens(self._messages([], user_message))
         raise ValueError(f"the message renders to {alone} tokens with the system prompt, over the budget of "
                          f"{self.max_prompt_tokens}: shorten the message or raise max_prompt_tokens")
