@@ -304,3 +304,70 @@ def test_only_pages_in_the_table_of_contents_are_read(tmp_path):
     (tmp_path / "_toc.yml").write_text("chapters:\n  - file: book/chapters/01-in\n")
     assert [p.stem for p in book_pages(book)] == ["01-in"]
     assert [p.stem for p in book_pages(book, toc=False)] == ["01-in", "02-draft"]
+
+
+# --- the frozen corpus snapshot (chapter 20 evaluates on it) ---
+
+SNAPSHOT = __import__("pathlib").Path("book/data/ask-corpus.json")
+
+
+def _chunks():
+    from llmbook.retrieval import Chunk
+    return [Chunk("chapters/01-a", "A", "A", "First passage, with ünïcode."),
+            Chunk("chapters/01-a", "A", "Part", "Second.", part=1),
+            Chunk("faq", "FAQ", "Why?", "Because.")]
+
+
+@pytest.mark.parametrize("name", ["corpus.json", "corpus.json.gz"])
+def test_snapshot_round_trip(tmp_path, name):
+    from llmbook.retrieval import load_corpus_snapshot, write_corpus_snapshot
+    path = write_corpus_snapshot(tmp_path / name, _chunks(), source={"commit": "abc"}, created="2026-01-01")
+    snapshot = load_corpus_snapshot(path)
+    assert snapshot.chunks == _chunks()
+    assert snapshot.pages == ["chapters/01-a", "faq"]
+    assert snapshot.header == {"created": "2026-01-01", "pages": ["chapters/01-a", "faq"], "n_passages": 3,
+                               "source": {"commit": "abc"}}
+    if name.endswith(".gz"):
+        assert path.read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_snapshot_errors_name_the_problem(tmp_path):
+    from llmbook.retrieval import load_corpus_snapshot, write_corpus_snapshot
+    with pytest.raises(FileNotFoundError, match="tools/ask_corpus.py"):
+        load_corpus_snapshot(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="not readable JSON"):
+        load_corpus_snapshot(tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text('{"cells": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not a corpus snapshot"):
+        load_corpus_snapshot(tmp_path / "other.json")
+    path = write_corpus_snapshot(tmp_path / "s.json", _chunks())
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["passages"].pop()
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ValueError, match="header says 3 passages, the file holds 2"):
+        load_corpus_snapshot(path)
+    document["header"]["n_passages"] = 2
+    del document["passages"][0]["section"]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ValueError, match="passage 0 lacks"):
+        load_corpus_snapshot(path)
+    with pytest.raises(ValueError, match="chunks is empty"):
+        write_corpus_snapshot(tmp_path / "e.json", [])
+    with pytest.raises(ValueError, match="must all be"):
+        write_corpus_snapshot(tmp_path / "e.json", ["text"])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_corpus_snapshot(tmp_path / "no" / "e.json", _chunks())
+
+
+def test_the_committed_snapshot_holds_the_questions_pages():
+    from llmbook.retrieval import load_corpus_snapshot
+    snapshot = load_corpus_snapshot()    # the default: the book's data/ask-corpus.json
+    assert snapshot == load_corpus_snapshot(SNAPSHOT)
+    pages = set(snapshot.pages)
+    assert "chapters/20-ask-the-book" not in pages and {"faq", "errata"} <= pages
+    assert snapshot.header["source"]["commit"] and set(snapshot.header["source"]["pages"]) == pages
+    questions = json.loads(__import__("pathlib").Path("book/data/ask-questions.json").read_text("utf-8"))
+    entries = questions["test"] + questions["dev"]
+    assert entries and all(set(e["pages"]) <= pages for e in entries)
+    assert SNAPSHOT.stat().st_size < 1_000_000   # small enough to commit uncompressed

@@ -3,7 +3,9 @@
 The pipeline (chapter 20 measures each step):
 
 1. :func:`llmbook.retrieval.load_book_chunks` cuts ``book/chapters/*.md``, ``book/faq.md`` and
-   ``book/errata.md`` into passages, one per section, each keeping its page and section;
+   ``book/errata.md`` into passages, one per section, each keeping its page and section (the command
+   line reads the live pages; chapter 20 evaluates on the frozen snapshot ``book/data/ask-corpus.json``,
+   :func:`llmbook.retrieval.load_corpus_snapshot`, so that its figures do not move with the book);
 2. :class:`BookIndex` ranks them for a question with BM25, with a dense index of all-MiniLM-L6-v2
    sentence embeddings, or with both fused by reciprocal rank (``"hybrid"``, the default);
 3. :func:`best_sentences` picks the sentences of the top passages closest to the question (the
