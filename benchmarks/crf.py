@@ -346,16 +346,18 @@ def main():
     speed = {name: len(test) / statistics.median(t) for name, t in times.items()}
     print()
     print(f"{'':24}" + "".join(f"{LABELS[m]:>12}" for m in models)
-          + "".join(f"{'ratio ' + LABELS[m][:6]:>14}" for m in models[1:]))
+          + "".join(f"{m + '/CRFsuite':>16}" for m in models[1:]))
     rows_out = (("training time (s)", train_time, ".1f", ".2f"), ("tagging (sentences/s)", speed, ".0f", ".2f"),
                 ("entity F1", f1, ".4f", ".3f"))
     for label, values, style, ratio in rows_out:
         print(f"{label:24}" + "".join(f"{values[m]:12{style}}" for m in models)
-              + "".join(f"{values[m] / values['crfsuite']:14{ratio}}" for m in models[1:]))
+              + "".join(f"{values[m] / values['crfsuite']:16{ratio}}" if values["crfsuite"] else f"{'n/a':>16}"
+                        for m in models[1:]))
     for m in models[1:]:
         print(f"goal ({LABELS[m]}): F1 >= CRFsuite's: {f1[m] >= f1['crfsuite']}; "
               f"throughput >= 1.0x at batch 64: {speed[m] >= speed['crfsuite']}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+
 
 if __name__ == "__main__":
     main()
