@@ -176,6 +176,7 @@ class Conversation:
         Raises:
             ValueError: if ``user_message`` does not fit even with no turns; the message gives both
                 token counts and the fixes (a shorter message, a larger budget).
+            TypeError: if ``user_message`` is not a string.
         """
         if not isinstance(user_message, str):
             raise TypeError(f"user_message must be a string, got {type(user_message).__name__}")
