@@ -55,7 +55,7 @@ REFUSAL_PATTERN = re.compile(r"\b(sorry|apologi[sz]e|can(no|')t|can not|unable|n
 
 
 def looks_like_refusal(text: str) -> bool:
-    """Whether ``text`` declines, by :data:`REFUSAL_PATTERN` ("sorry", "I can't", "unable", ...).
+    """Whether ``text`` declines, by ``REFUSAL_PATTERN`` ("sorry", "I can't", "unable", ...).
 
     Raises:
         TypeError: if ``text`` is not a string.
@@ -76,7 +76,7 @@ class GuardDecision:
 
 
 class ScopeGuard:
-    """A deterministic scope rule: a request that matches any pattern of :data:`OUT_OF_SCOPE_RULES` (or of
+    """A deterministic scope rule: a request that matches any pattern of ``OUT_OF_SCOPE_RULES`` (or of
     ``rules``) is refused; everything else goes to the model.
 
     Keywords are blunt: a question *about* passwords in a tokenizer's vocabulary is refused too (a false
@@ -84,7 +84,7 @@ class ScopeGuard:
     on a labelled set.
 
     Args:
-        rules: category -> regular expressions; default :data:`OUT_OF_SCOPE_RULES`.
+        rules: category -> regular expressions; default ``OUT_OF_SCOPE_RULES``.
 
     Raises:
         ValueError: for no rules, a category without patterns, or a pattern that does not compile.
@@ -305,7 +305,7 @@ class Assistant:
 
     def stream(self, user_message: str, on_piece: Callable[[str], None] | None = None) -> Iterator[str]:
         """Yield the reply to ``user_message`` in pieces as it is decoded (and pass each to ``on_piece``);
-        when the stream ends the turn is remembered. A refused request yields :data:`REFUSAL` at once and
+        when the stream ends the turn is remembered. A refused request yields ``REFUSAL`` at once and
         is not remembered, so it never reaches the model's context."""
         if self.guard is not None and not self.guard.check(user_message).allowed:
             if on_piece is not None:
