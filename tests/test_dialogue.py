@@ -1,6 +1,5 @@
 """llmbook.apps.dialogue: truncation by tokens with SmolLM2's tokenizer and template, streaming, the guard."""
 
-import numpy as np
 import pytest
 
 from llmbook.apps.dialogue import (
