@@ -388,9 +388,9 @@ def make_tf_config(workers: Sequence[str], index: int, *, task_type: str = "work
                    chief: str | None = None) -> dict:
     """The ``TF_CONFIG`` of one machine in a cluster of ``workers`` (and optionally a ``chief``).
 
-    Every machine gets the same ``cluster``; only ``task`` differs. Set it with
-    ``os.environ["TF_CONFIG"] = json.dumps(config)`` before creating
-    ``tf.distribute.MultiWorkerMirroredStrategy``. Without a chief, worker 0 acts as chief
+    Every machine gets the same ``cluster``; only ``task`` differs. Put ``json.dumps(config)`` in the
+    ``TF_CONFIG`` environment variable of that machine's process (this function sets nothing) before
+    creating ``tf.distribute.MultiWorkerMirroredStrategy``. Without a chief, worker 0 acts as chief
     (writes checkpoints and summaries).
 
     Raises:
