@@ -44,8 +44,10 @@ __all__ = [
     "bound",
     "fmt",
     "glue",
+    "glue_values",
     "rounded",
     "setup_chapter",
+    "stored_glue",
 ]
 
 #: Significant digits of a stored float unless a chapter chooses otherwise for that quantity.
@@ -195,6 +197,55 @@ def glue(name: str, value, digits: int = DEFAULT_DIGITS):
 
     myst_glue(name, str(value) if isinstance(value, Bound) else value, display=False)
     return value
+
+
+def glue_values(notebook) -> dict:
+    """The values a notebook's ``glue`` calls stored: name -> their ``text/plain`` form.
+
+    Returns an empty dict for a notebook without outputs or a missing file.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(notebook)
+    if not path.is_file():
+        return {}
+    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    values = {}
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get("scrapbook")
+            if record and "name" in record:
+                prefix = record.get("mime_prefix", "")
+                value = output.get("data", {}).get(prefix + "text/plain")
+                if value is not None:
+                    values[record["name"]] = "".join(value) if isinstance(value, list) else str(value)
+    return values
+
+
+def stored_glue(chapter: str, name: str) -> float:
+    """A number another chapter glued, read from that chapter's stored ``.ipynb`` (not re-computed).
+
+    Args:
+        chapter: the chapter's file name without suffix, e.g. ``"09-gpt"``; it is looked for in the
+            working directory (a chapter executing) and in ``book/chapters`` (the repository root).
+        name: the glue name.
+
+    Raises:
+        FileNotFoundError: if neither place has ``<chapter>.ipynb``.
+        KeyError: if the notebook stores no glue record ``name`` (execute that chapter first).
+    """
+    from pathlib import Path
+
+    candidates = [Path(f"{chapter}.ipynb"), Path("book") / "chapters" / f"{chapter}.ipynb"]
+    notebook = next((path for path in candidates if path.is_file()), None)
+    if notebook is None:
+        raise FileNotFoundError(f"no stored notebook {chapter}.ipynb in the working directory or book/chapters; "
+                                "run from the repository root or the chapters' folder")
+    values = glue_values(notebook)
+    if name not in values:
+        raise KeyError(f"{notebook} stores no glue record {name!r}; execute that chapter first")
+    return float(values[name].strip("'\""))
 
 
 def setup_chapter(*, tensorflow: bool = True, backend: str = "tensorflow") -> None:

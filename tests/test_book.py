@@ -105,3 +105,21 @@ def test_glue_stores_the_rounded_value(monkeypatch):
         glue("", 1.0)
     with pytest.raises(ValueError, match="non-finite"):
         glue("loss", float("nan"))
+
+
+def test_stored_glue_reads_another_chapters_notebook(tmp_path, monkeypatch):
+    import json
+
+    from llmbook.book import stored_glue
+
+    output = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "ppl", "mime_prefix": "x/"}},
+              "data": {"x/text/plain": "'13840'"}}
+    notebook = {"cells": [{"cell_type": "code", "outputs": [output]}]}
+    (tmp_path / "book" / "chapters").mkdir(parents=True)
+    (tmp_path / "book" / "chapters" / "09-gpt.ipynb").write_text(json.dumps(notebook))
+    monkeypatch.chdir(tmp_path)
+    assert stored_glue("09-gpt", "ppl") == 13840.0
+    with pytest.raises(KeyError, match="execute that chapter"):
+        stored_glue("09-gpt", "missing")
+    with pytest.raises(FileNotFoundError, match="no stored notebook 10-real-llm.ipynb"):
+        stored_glue("10-real-llm", "ppl")

@@ -23,14 +23,14 @@ first ``#`` heading) and the section (the nearest heading above it): the citatio
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmbook.book import glue_values  # re-exported: the chunks fill in glued values
 from llmbook.validation import positive_int
 
-__all__ = ["Chunk", "chunk_myst", "glue_values", "book_pages", "find_book", "load_book_chunks"]
+__all__ = ["Chunk", "chunk_myst", "book_pages", "find_book", "load_book_chunks"]
 
 
 @dataclass(frozen=True)
@@ -68,27 +68,6 @@ _GLUE = re.compile(r"\{glue(?::[a-z]*)?\}`([^`]*)`")
 _ROLE_WITH_TARGET = re.compile(r"\{(?:doc|ref|numref|eq)\}`([^`<]*?)\s*<[^`]*>`")
 _CITE = re.compile(r"\s*\{cite(?::[a-z]+)?\}`[^`]*`")
 _ROLE = re.compile(r"\{[a-z:]+\}`([^`]*)`")
-
-
-def glue_values(notebook: str | Path) -> dict[str, str]:
-    """The values a notebook's ``glue`` calls stored: name -> their ``text/plain`` form.
-
-    Returns an empty dict for a notebook without outputs or a missing file.
-    """
-    path = Path(notebook)
-    if not path.is_file():
-        return {}
-    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    values = {}
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            record = output.get("metadata", {}).get("scrapbook")
-            if record and "name" in record:
-                prefix = record.get("mime_prefix", "")
-                value = output.get("data", {}).get(prefix + "text/plain")
-                if value is not None:
-                    values[record["name"]] = "".join(value) if isinstance(value, list) else str(value)
-    return values
 
 
 def _format_glue(spec: str, glued: dict[str, str]) -> str:
@@ -147,7 +126,7 @@ def chunk_myst(text: str, page: str, *, max_words: int = 80, keep_code: bool = F
         page: the name to cite it by (``chapters/10-real-llm``).
         max_words: a section longer than this is cut into parts, at paragraph boundaries where possible.
         keep_code: keep the bodies of ``{code-cell}`` blocks.
-        glued: glue name -> stored value, to fill in ``{glue:text}`` roles (see :func:`glue_values`).
+        glued: glue name -> stored value, to fill in ``{glue:text}`` roles (see :func:`llmbook.book.glue_values`).
         skip_sections: headings whose sections are left out (a chapter's "References" section holds only
             a ``{bibliography}`` directive and a sentence that is the same on every page).
 
