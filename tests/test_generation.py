@@ -238,6 +238,21 @@ def test_chat_rejects_bad_messages_and_templates():
         render_chat("", [{"role": "user", "content": "x"}])
     with pytest.raises(ValueError, match="failed to render: no system"):
         render_chat("{{ raise_exception('no system') }}", [{"role": "user", "content": "x"}])
+    with pytest.raises(ValueError, match="failed to render"):
+        render_chat("{% if %}", [{"role": "user", "content": "x"}])   # a syntax error, raised when compiled
+
+
+def test_chat_template_is_compiled_once_per_template():
+    from llmbook.generation.chat import _compiled
+
+    _compiled.cache_clear()
+    messages = [{"role": "user", "content": "Hi"}]
+    first = render_chat(SMOLLM_TEMPLATE, messages)
+    for content in ("a", "b", "c"):
+        render_chat(SMOLLM_TEMPLATE, [{"role": "user", "content": content}])
+    info = _compiled.cache_info()
+    assert (info.misses, info.hits) == (1, 3)
+    assert render_chat(SMOLLM_TEMPLATE, messages) == first   # the cached template renders the same text
 
 
 class CharTokenizer:

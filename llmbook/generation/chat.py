@@ -14,6 +14,7 @@ Rendering runs in Jinja's sandbox (a template is data from a file, not trusted c
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence
 
 ROLES = ("system", "user", "assistant")
@@ -40,6 +41,20 @@ def check_messages(messages: Sequence[Mapping[str, str]]) -> list[dict]:
     return checked
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled(template: str):
+    """The template compiled once in Jinja's sandbox (a template is data, not trusted code)."""
+    from jinja2.exceptions import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise TemplateError(message)
+
+    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    environment.globals["raise_exception"] = raise_exception
+    return environment.from_string(template)
+
+
 def render_chat(template: str, messages: Sequence[Mapping[str, str]], add_generation_prompt: bool = True,
                 **variables) -> str:
     """Render ``messages`` with a Jinja chat ``template``.
@@ -57,20 +72,13 @@ def render_chat(template: str, messages: Sequence[Mapping[str, str]], add_genera
         ValueError: for bad messages, an empty template, or a template that raises an error itself.
     """
     from jinja2.exceptions import TemplateError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     if not isinstance(template, str) or not template.strip():
         raise ValueError("the chat template is empty; read it from the model file (tokenizer.chat_template)")
     messages = check_messages(messages)
-
-    def raise_exception(message):
-        raise TemplateError(message)
-
-    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    environment.globals["raise_exception"] = raise_exception
     try:
-        return environment.from_string(template).render(messages=messages,
-                                                         add_generation_prompt=add_generation_prompt, **variables)
+        return _compiled(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
+                                          **variables)
     except TemplateError as error:
         raise ValueError(f"the chat template failed to render: {error}") from error
 
