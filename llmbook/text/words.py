@@ -33,3 +33,32 @@ def tokenize_lines(lines, lowercase: bool = True) -> list[list[str]]:
     [['to', 'be', ',', 'or', 'not'], ['that', 'is']]
     """
     return [tokens for tokens in (simple_word_tokenize(line, lowercase) for line in lines) if tokens]
+
+
+def lines_as_text(lines) -> str:
+    """Tokenized lines written as one string: each line's tokens joined by spaces and ended by a newline.
+
+    The string starts with a newline too (the first line's context). Since no token may hold a space or a
+    newline, the string and the lines determine each other, so a character model's probability of the
+    string is that of the token sequence, ends of lines included.
+
+    Args:
+        lines: a sequence of lines, each a sequence of token strings (as :func:`tokenize_lines` returns).
+
+    Returns:
+        ``"\\n" + "".join(" ".join(tokens) + "\\n" for tokens in lines)``.
+
+    Raises:
+        ValueError: if a line is a string rather than a list of tokens, or a token is empty or holds a
+            space or a newline (the text could not be split back into the same tokens).
+    """
+    parts = ["\n"]
+    for number, tokens in enumerate(lines):
+        if isinstance(tokens, str):
+            raise ValueError(f"line {number} is a string; pass lists of tokens (tokenize_lines gives them)")
+        for token in tokens:
+            if not isinstance(token, str) or not token or " " in token or "\n" in token:
+                raise ValueError(f"line {number} has the token {token!r}: tokens must be non-empty strings "
+                                 "without spaces or newlines, or the text would not split back into them")
+        parts.append(" ".join(tokens) + "\n")
+    return "".join(parts)
