@@ -2,6 +2,7 @@
 
 Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/decode.py [--repeats 3] [--new-tokens 64] [--load-repeats 3]
       [--batch-size 32] [--batch-new-tokens 64] [--skip-load] [--skip-smollm2] [--skip-cache] [--skip-batch]
+      [--formats int8,bfloat16]
       [--step] [--prefix]
 
 Part 0: loading the model from the GGUF file, each load in a fresh Python process (imports not timed, the
@@ -14,9 +15,12 @@ load in the same process), and transformers' ``AutoModelForCausalLM.from_pretrai
 Part 1: greedy decoding of 64 new tokens after the same chat prompt, with llmbook (Keras 3 on TensorFlow,
 static KV cache, XLA-compiled prefill and an XLA-compiled decoding loop that runs on the device) and with
 transformers (torch CPU, its dynamic KV cache),
-both float32 from the same dequantized GGUF, interleaved A B A B ..., median of ``--repeats`` runs.
-The time covers prefill + decoding (compilation excluded by a warm-up run). It checks that both produce
-the same tokens. torch uses 2 threads; TensorFlow its defaults (the machine has 2 cores).
+both float32 from the same dequantized GGUF, and llmbook with weight-only quantized weights (``--formats``,
+default int8 and bfloat16: ``load_smollm2(quantize=...)``, see llmbook.layers.quantized), and llama.cpp
+(llama-cpp-python, 2 threads, the packaged Q4_1 file) when it is installed; interleaved A B C ..., median
+of ``--repeats`` runs, tokens/s of each, its ratio to llmbook float32 and its weight bytes.
+The time covers prefill + decoding (compilation excluded by a warm-up run). It checks whether each
+produces llmbook float32's tokens (a quantized model may diverge after some tokens: it says where). torch uses 2 threads; TensorFlow its defaults (the machine has 2 cores).
 
 Part 2: a small GPT (random weights: timing does not depend on them) generates 256 new tokens greedily
 with the KV cache and without it (each step re-runs all the tokens so far, padded to a power of two),
@@ -124,12 +128,40 @@ def load_part(repeats: int) -> None:
           f"{median['transformers'] / median['warm']:.1f}x warm")
 
 
-def smollm2_part(repeats: int, new_tokens: int) -> None:
+def llama_cpp_reference(prompt_text: str, new_tokens: int):
+    """llama.cpp (llama-cpp-python, 2 threads) on the packaged Q4_1 GGUF, or None if it is not installed.
+
+    Returns a function that decodes ``new_tokens`` greedily after the prompt (prefill included) and returns
+    the new token ids, and the prompt's length in its own tokenization."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return None, None
+    from llmbook.data.pretrained import smollm2_gguf_path
+
+    engine = llama_cpp.Llama(model_path=str(smollm2_gguf_path()), n_ctx=512, n_threads=2, verbose=False)
+    prompt = engine.tokenize(prompt_text.encode("utf-8"), add_bos=False, special=True)
+
+    def run():
+        engine.reset()
+        tokens = []
+        for token in engine.generate(prompt, temp=0.0, top_k=1, reset=True):
+            tokens.append(token)
+            if len(tokens) == new_tokens:
+                break
+        return tokens
+    return run, len(prompt)
+
+
+def smollm2_part(repeats: int, new_tokens: int, formats: list[str]) -> None:
+    import os
+
     import torch
     import transformers
 
     from llmbook.generation import generate, render_chat
     from llmbook.data.pretrained import smollm2_gguf_path
+    from llmbook.layers.quantized import weight_bytes
     from llmbook.weights.gguf import load_smollm2
 
     torch.set_num_threads(2)
@@ -139,15 +171,20 @@ def smollm2_part(repeats: int, new_tokens: int) -> None:
         str(path.parent), gguf_file=path.name, dtype=torch.float32).eval())
     print(f"load in this process (llmbook with its default cache): llmbook {load_s:.1f} s, "
           f"transformers {ref_load_s:.1f} s")
+    models = {"float32": model}
+    for name in formats:
+        seconds, (models[name], _, _) = timed(lambda: load_smollm2(quantize=name))
+        print(f"load + quantize to {name}: {seconds:.1f} s")
     prompt_text = render_chat(template, [{"role": "user", "content": "Tell me a long story about a lighthouse "
                                                                       "keeper and a storm."}])
     prompt = tokenizer.encode(prompt_text)
-    print(f"prompt: {len(prompt)} tokens; {new_tokens} new tokens, greedy")
+    print(f"prompt: {len(prompt)} tokens; {new_tokens} new tokens, greedy; "
+          f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     max_length = len(prompt) + new_tokens
     input_ids = torch.tensor([prompt])
 
-    def ours():
-        return generate(model, prompt, new_tokens, max_length=max_length)
+    def ours(name):
+        return lambda: generate(models[name], prompt, new_tokens, max_length=max_length)
 
     def theirs():
         with torch.no_grad():
@@ -155,26 +192,50 @@ def smollm2_part(repeats: int, new_tokens: int) -> None:
                                         max_new_tokens=new_tokens, do_sample=False)
         return output[0, len(prompt):].tolist()
 
-    compile_s, _ = timed(ours)
-    theirs()                                                # warm-up: torch allocates its caches
-    print(f"llmbook warm-up (XLA compilation + one run): {compile_s:.1f} s")
-    ours_s, theirs_s = [], []
+    runs = {f"llmbook {name}": ours(name) for name in models}
+    runs["transformers"] = theirs
+    llama_cpp_run, llama_cpp_prompt = llama_cpp_reference(prompt_text, new_tokens)
+    if llama_cpp_run is not None:
+        runs["llama.cpp Q4_1"] = llama_cpp_run
+    else:
+        print("llama-cpp-python is not installed: no llama.cpp row")
+    for name, run in runs.items():
+        seconds, _ = timed(run)                            # warm-up: XLA compilation, torch's caches
+        if name.startswith("llmbook"):
+            print(f"{name} warm-up (XLA compilation + one run): {seconds:.1f} s")
+    seconds = {name: [] for name in runs}
+    tokens = {}
     for _ in range(repeats):
-        seconds, ours_tokens = timed(ours)
-        ours_s.append(seconds)
-        seconds, theirs_tokens = timed(theirs)
-        theirs_s.append(seconds)
+        for name, run in runs.items():
+            elapsed, tokens[name] = timed(run)
+            seconds[name].append(elapsed)
+    rates = {name: len(tokens[name]) / statistics.median(values) for name, values in seconds.items()}
+    float_tokens = tokens["llmbook float32"]
+    for name, rate in rates.items():
+        size = ""
+        if name.startswith("llmbook"):
+            size = f"  weights {weight_bytes(models[name.split()[1]]) / 1e6:5.0f} MB"
+        best = len(tokens[name]) / min(seconds[name])
+        print(f"{name:18}: {rate:6.2f} tokens/s (best run {best:6.2f})  ratio to llmbook float32 "
+              f"{rate / rates['llmbook float32']:.2f}x{size}  (runs: {', '.join(f'{s:.2f}' for s in seconds[name])} s)")
+    theirs_tokens = tokens["transformers"]
     if len(theirs_tokens) != new_tokens:
         print(f"transformers stopped at its end-of-text token after {len(theirs_tokens)} tokens")
-    ours_rate = new_tokens / statistics.median(ours_s)
-    theirs_rate = len(theirs_tokens) / statistics.median(theirs_s)
-    same = ours_tokens[: len(theirs_tokens)] == theirs_tokens
-    first_difference = next((i for i, (a, b) in enumerate(zip(ours_tokens, theirs_tokens)) if a != b), None)
-    print(f"llmbook      : {ours_rate:6.2f} tokens/s  (runs: {', '.join(f'{s:.2f}' for s in ours_s)} s)")
-    print(f"transformers : {theirs_rate:6.2f} tokens/s  (runs: {', '.join(f'{s:.2f}' for s in theirs_s)} s)")
-    print(f"ratio llmbook / transformers: {ours_rate / theirs_rate:.2f}x")
-    print(f"same {len(theirs_tokens)} tokens: {same}" + ("" if same else f" (first difference at new token {first_difference})"))
-    print("text:", repr(tokenizer.decode(ours_tokens)[:160]))
+    print(f"ratio llmbook float32 / transformers: {rates['llmbook float32'] / rates['transformers']:.2f}x")
+    for name in runs:
+        if name == "llmbook float32" or name.startswith("llama.cpp"):
+            continue
+        other = tokens[name]
+        same = float_tokens[: len(other)] == other
+        first_difference = next((i for i, (a, b) in enumerate(zip(float_tokens, other)) if a != b), None)
+        print(f"{name} gives llmbook float32's {len(other)} tokens: {same}"
+              + ("" if same else f" (first difference at new token {first_difference})"))
+    if llama_cpp_run is not None:
+        print(f"llama.cpp: its prompt has {llama_cpp_prompt} tokens; ratio of each llmbook row to llama.cpp: "
+              + ", ".join(f"{name.split()[1]} {rates[name] / rates['llama.cpp Q4_1']:.2f}x"
+                          for name in runs if name.startswith("llmbook")))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print("text:", repr(tokenizer.decode(float_tokens)[:160]))
 
 
 def cache_part(repeats: int, new_tokens: int = 256) -> None:
@@ -316,6 +377,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--skip-smollm2", action="store_true")
+    parser.add_argument("--formats", default="int8,bfloat16",
+                        help="weight-only formats to time beside float32 in part 1 (comma-separated; '' for none)")
     parser.add_argument("--load-repeats", type=int, default=3)
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-cache", action="store_true")
@@ -340,7 +403,7 @@ def main() -> None:
     if not args.skip_load:
         load_part(args.load_repeats)
     if not args.skip_smollm2:
-        smollm2_part(args.repeats, args.new_tokens)
+        smollm2_part(args.repeats, args.new_tokens, [f for f in args.formats.split(",") if f])
     if not args.skip_cache:
         cache_part(args.repeats)
     if not args.skip_batch:

