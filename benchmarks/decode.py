@@ -161,7 +161,7 @@ def smollm2_part(repeats: int, new_tokens: int, formats: list[str]) -> None:
 
     from llmbook.generation import generate, render_chat
     from llmbook.data.pretrained import smollm2_gguf_path
-    from llmbook.layers.quantized import weight_bytes
+    from llmbook.models.quantize import weight_bytes
     from llmbook.weights.gguf import load_smollm2
 
     torch.set_num_threads(2)

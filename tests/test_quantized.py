@@ -1,4 +1,4 @@
-"""Weight-only quantization (llmbook.layers.quantized): round trip, layers, a quantized decoder, SmolLM2."""
+"""Weight-only quantization (llmbook.layers.quantized, llmbook.models.quantize): round trip, layers, a quantized decoder, SmolLM2."""
 
 import keras
 import numpy as np
@@ -11,10 +11,9 @@ from llmbook.layers.quantized import (
     QuantizedEmbedding,
     dequantize_int8,
     quantize_int8,
-    quantize_model,
-    weight_bytes,
 )
 from llmbook.models import LlamaDecoder
+from llmbook.models.quantize import quantize_model, weight_bytes
 from llmbook.training import set_seed
 
 

@@ -13,7 +13,9 @@ layout) it was measured to write a float32 copy of the matrix first, and to be s
 - :class:`QuantizedDense`: a bias-optional ``Dense`` with int8 or bfloat16 weights.
 - :class:`QuantizedEmbedding`: an embedding table with int8 or bfloat16 rows, which also serves as a tied
   output head (:meth:`QuantizedEmbedding.attend`).
-- :func:`quantize_model`: replace every ``Dense`` and ``Embedding`` of a built model, in place.
+- :class:`TiedHead`: the output head of a model whose head is tied to a :class:`QuantizedEmbedding`.
+
+:func:`llmbook.models.quantize.quantize_model` converts a whole decoder.
 
 >>> import numpy as np
 >>> values, scale = quantize_int8(np.array([[0.5, -1.0], [2.0, 0.0]], "float32"))
@@ -27,11 +29,12 @@ import keras
 import numpy as np
 from keras import ops
 
-#: The storage formats :func:`quantize_model` accepts, with their bytes per weight.
+#: The storage formats the quantized layers accept, with their bytes per weight.
 WEIGHT_FORMATS = {"int8": 1, "bfloat16": 2}
 
 
-def _check_format(mode) -> str:
+def check_format(mode) -> str:
+    """``mode`` if it is a key of :data:`WEIGHT_FORMATS`, else a ValueError naming the formats."""
     if mode not in WEIGHT_FORMATS:
         raise ValueError(f"unknown weight format {mode!r}: use one of {sorted(WEIGHT_FORMATS)} "
                          "(float32 is the model as loaded: do not quantize it)")
@@ -83,7 +86,7 @@ class _StoredRows(keras.layers.Layer):
     """Shared storage: a matrix of rows ``(rows, columns)`` in int8 (with a per-row scale) or bfloat16."""
 
     def _store(self, rows: np.ndarray, mode: str):
-        self.mode = _check_format(mode)
+        self.mode = check_format(mode)
         self.rows_shape = tuple(int(n) for n in rows.shape)
         if mode == "int8":
             values, scale = quantize_int8(rows)
@@ -230,73 +233,3 @@ class TiedHead(keras.layers.Layer):
 
     def call(self, x):
         return self._embedding.attend(x)
-
-
-def _replace(parent, name: str, old, new) -> None:
-    parent._tracker.replace_tracked_value("layers", old, new)
-    setattr(parent, name, new)
-
-
-def _quantize_children(layer, mode: str, count: list) -> None:
-    for name, child in list(vars(layer).items()):
-        if name.startswith("_") or not isinstance(child, keras.layers.Layer):
-            continue
-        if type(child) is keras.layers.Dense:
-            _replace(layer, name, child, QuantizedDense.from_dense(child, mode))
-            count[0] += 1
-        elif isinstance(child, (QuantizedDense, QuantizedEmbedding, keras.layers.Embedding)):
-            continue
-        else:
-            _quantize_children(child, mode, count)
-    for child in getattr(layer, "blocks", None) or ():
-        _quantize_children(child, mode, count)
-
-
-def quantize_model(model, mode: str = "int8"):
-    """Replace the Dense layers and the token embedding of a built decoder by quantized ones, in place.
-
-    Every ``keras.layers.Dense`` (attention and MLP projections, a separate output head) becomes a
-    :class:`QuantizedDense`; ``model.token_embedding`` becomes a :class:`QuantizedEmbedding`, which, when
-    the model ties its output head to the embedding, also computes the logits (one table, not two).
-    Norms, biases and scales stay float32, and so does all arithmetic. Quantize a freshly loaded model,
-    before generating with it: functions already compiled for the model keep reading its float weights.
-
-    Args:
-        model: a built :class:`~llmbook.models.decoder.TransformerDecoder` (GPT, LlamaDecoder, SmolLM2).
-        mode: ``"int8"`` (1 byte a weight plus a float32 scale per row) or ``"bfloat16"`` (2 bytes).
-
-    Returns:
-        ``model`` itself.
-
-    Raises:
-        ValueError: for an unknown ``mode``, a model that is not built, a model already quantized, or
-            one with no ``token_embedding``.
-    """
-    _check_format(mode)
-    if not getattr(model, "built", False):
-        raise ValueError("the model is not built: call it once (or load its weights) before quantizing")
-    embedding = getattr(model, "token_embedding", None)
-    if isinstance(embedding, QuantizedEmbedding):
-        raise ValueError("the model is already quantized; load the float model again to change the format")
-    if not isinstance(embedding, keras.layers.Embedding):
-        raise ValueError(f"expected a decoder with a keras Embedding named token_embedding, got "
-                         f"{type(embedding).__name__}")
-    count = [0]
-    _quantize_children(model, mode, count)
-    table = QuantizedEmbedding(ops.convert_to_numpy(embedding.embeddings), mode=mode, name=embedding.name)
-    _replace(model, "token_embedding", embedding, table)
-    if getattr(model, "tie_embeddings", False) and getattr(model, "lm_head_enabled", True):
-        locked = model._tracker.locked
-        model._tracker.unlock()
-        model.lm_head = TiedHead(table, name="tied_head")
-        if locked:
-            model._tracker.lock()
-    model.quantization = mode
-    return model
-
-
-def weight_bytes(model) -> int:
-    """Bytes of all of ``model``'s weights as stored (int8, bfloat16 and float32 counted as such)."""
-    sizes = {"bfloat16": 2}
-    return sum(int(np.prod(v.shape)) * sizes.get(str(v.dtype), np.dtype(str(v.dtype)).itemsize)
-               for v in model.weights)

@@ -336,7 +336,7 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None, quantize: str
         cache: ``False`` reads the GGUF file and neither reads nor writes a cache.
         cache_dir: a folder for the cache, instead of the default places.
         quantize: ``None`` (float32, as dequantized from the file), ``"int8"`` or ``"bfloat16"``: the
-            weight-only format of :func:`llmbook.layers.quantized.quantize_model` (the cache stays float32).
+            weight-only format of :func:`llmbook.models.quantize.quantize_model` (the cache stays float32).
 
     Raises:
         FileNotFoundError: if there is no such file.
@@ -347,7 +347,7 @@ def load_smollm2(path=None, *, cache: bool = True, cache_dir=None, quantize: str
         TypeError: if ``cache`` is not a bool or ``cache_dir`` not a path.
     """
     from llmbook.text.bpe import ByteLevelBPE
-    from llmbook.layers.quantized import WEIGHT_FORMATS, quantize_model
+    from llmbook.models.quantize import WEIGHT_FORMATS, quantize_model
     from llmbook.weights import gguf_cache
 
     if not isinstance(cache, bool):
