@@ -161,3 +161,16 @@ def test_smollm2_int8_logits_close_to_float32():
     assert np.abs(logits - reference).max() < 3.0
     assert (logits.argmax(-1) == reference.argmax(-1)).mean() >= 0.85
     assert logits[0, -1].argmax() == reference[0, -1].argmax()
+
+
+def test_decoder_with_a_separate_biased_head():
+    from llmbook.models.decoder import TransformerDecoder
+
+    set_seed(0, keras=True)
+    model = TransformerDecoder(vocab_size=50, max_length=16, num_layers=2, num_heads=2, hidden_dim=32)
+    tokens = np.array([[1, 7, 3, 9]], "int32")
+    before = ops.convert_to_numpy(model(tokens))
+    quantize_model(model, "int8")
+    assert isinstance(model.lm_head, QuantizedDense) and model.lm_head.bias is not None
+    after = ops.convert_to_numpy(model(tokens))
+    assert 0 < np.abs(after - before).max() < 0.02 * np.abs(before).max()
