@@ -8,8 +8,9 @@ Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/crf.py [--models crfsui
 
 The data are chapter 14's: People's Daily, January 1998 (``load_peoples_daily``), cut into blocks of 20
 consecutive lines (the file has no document markers; a block stands for a document), the blocks split
-80/10/10 (train/dev/test) with seed 0, every line cut into clauses after ，。！？； and clauses longer than 32 characters
-cut at word boundaries; pieces still longer than 32 characters (one long word) are dropped and counted.
+80/10/10 (train/dev/test) with seed 0, every line cut into clauses after ，。！？； and clauses longer
+than 32 characters cut at word boundaries; pieces still longer than 32 characters (one long word) are
+dropped and counted.
 Entities are ``nr``/``ns``/``nt`` as character-level BIO (PER/LOC/ORG). Models are scored and timed on
 the test blocks; ``--evaluate dev`` scores and times them on the development blocks instead (for model
 selection: pick options there, never on test). ``--models`` may leave CRFsuite out (no ratios then).
@@ -23,9 +24,11 @@ selection: pick options there, never on test). ``--models`` may leave CRFsuite o
 - **conv-CRF** (``conv``), a recurrence-free encoder after Collobert et al. (2011) and Strubell et al.
   (2017): a 64-d character embedding and a 64-d embedding of the bigram starting at each character
   (bigrams seen at least twice in training, or only the ``--conv-bigrams`` most frequent of them; others
-  share one id; the last character's "bigram" is that character alone), dropout 0.2, one Conv1D layer
+  share one id; the last character's "bigram" is that character alone), dropout
+  (``--conv-input-dropout``, 0.2) on the embeddings, one Conv1D layer
   per ``--conv-dilations`` entry (``--conv-filters`` filters, width 3, ReLU; the default 1,2,1 sees a
-  window of 9 characters, 1,2,4,1 one of 17), 7 emission scores, ``CRF``; padding positions zeroed
+  window of 9 characters, 1,2,4,1 one of 17), each followed by dropout ``--conv-hidden-dropout``
+  (default none), 7 emission scores, ``CRF``; padding positions zeroed
   after every layer. Trained like the BiLSTM-CRF (Adam 5e-3, constant or, with ``--conv-schedule
   cosine``, decayed to 0 along a cosine over ``--conv-epochs`` epochs; batch ``--conv-batch``). With
   ``--conv-patience N`` the development F1 is scored after every epoch, training stops after N epochs
@@ -39,7 +42,8 @@ Measured: training wall time (CRFsuite: feature extraction + fit; neural: ``fit`
 the test clauses (sentences/s, from the raw strings to tag strings: CRFsuite: features + ``predict``;
 neural: character/bigram ids + tagging at batch 64 + tag names); each timing tags the evaluated clauses
 ``--time-copies`` times over (so that one timing lasts seconds, not one), and the figure is the median of
-``--repeats`` interleaved timings (A B C A B C ...), and entity F1 (micro, conlleval reading, ``llmbook.metrics.span_scores``).
+``--repeats`` interleaved timings (A B C A B C ...), and entity F1 (micro, conlleval reading,
+``llmbook.metrics.span_scores``).
 Before each training and each timed run the script waits up to ``--idle-wait`` seconds for the machine
 to be idle (1-minute load average below 0.5 per core) and prints whether it was.
 """
@@ -197,7 +201,7 @@ def encode_pairs(texts, index, bigram_index):
 
 
 def build_conv_tagger(vocabulary_size, bigram_size, seed=0, width=96, dilations=(1, 2, 1), rate=5e-3,
-                      decay_steps=0):
+                      decay_steps=0, input_dropout=0.2, hidden_dropout=0.0):
     """Character + bigram embeddings -> stacked (dilated) Conv1D -> emission scores -> CRF.
 
     Padding positions are zeroed after the embeddings and after every convolution, so a clause's
@@ -212,7 +216,8 @@ def build_conv_tagger(vocabulary_size, bigram_size, seed=0, width=96, dilations=
             super().__init__()
             self.chars = keras.layers.Embedding(vocabulary_size, 64)
             self.pairs = keras.layers.Embedding(bigram_size, 64)
-            self.dropout = keras.layers.Dropout(0.2)
+            self.dropout = keras.layers.Dropout(input_dropout)
+            self.hidden_dropout = keras.layers.Dropout(hidden_dropout)
             self.convs = [keras.layers.Conv1D(width, 3, padding="same", dilation_rate=d,
                                               activation="relu") for d in dilations]
             self.scores = keras.layers.Dense(len(NER_TAGS))
@@ -224,6 +229,8 @@ def build_conv_tagger(vocabulary_size, bigram_size, seed=0, width=96, dilations=
             x = self.dropout(x * real, training=training)
             for conv in self.convs:
                 x = conv(x) * real
+                if hidden_dropout:
+                    x = self.hidden_dropout(x, training=training)
             return self.scores(x)
 
         def call(self, ids, training=False):
@@ -263,6 +270,10 @@ def main():
                         help="keep only the N most frequent bigrams (0: every bigram seen twice or more)")
     parser.add_argument("--conv-filters", type=int, default=96, help="filters per conv-CRF layer")
     parser.add_argument("--conv-dilations", default="1,2,1", help="one width-3 Conv1D layer per dilation")
+    parser.add_argument("--conv-input-dropout", type=float, default=0.2,
+                        help="conv-CRF dropout rate on the embeddings")
+    parser.add_argument("--conv-hidden-dropout", type=float, default=0.0,
+                        help="conv-CRF dropout rate after every Conv1D layer (0: none)")
     parser.add_argument("--conv-schedule", choices=("constant", "cosine"), default="constant",
                         help="conv-CRF learning rate: constant 5e-3, or cosine decay to 0 over --conv-epochs")
     parser.add_argument("--conv-patience", type=int, default=0,
@@ -281,6 +292,9 @@ def main():
     for name in ("epochs", "conv_epochs", "conv_batch", "conv_filters", "iterations", "repeats", "time_copies"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("conv_input_dropout", "conv_hidden_dropout"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be a rate in [0, 1), got {getattr(args, name)}")
     if args.conv_bigrams < 0 or args.conv_patience < 0:
         parser.error("--conv-bigrams and --conv-patience must be 0 (off) or positive")
     try:
@@ -356,13 +370,15 @@ def main():
         bigram_index = bigram_vocabulary(train, cap=args.conv_bigrams)
         print(f"conv-CRF: {len(bigram_index)} bigrams (seen twice or more in training"
               + (f", the {args.conv_bigrams} most frequent)" if args.conv_bigrams else ")")
-              + f"; filters {args.conv_filters}, dilations {dilations}, schedule {args.conv_schedule}, "
+              + f"; filters {args.conv_filters}, dilations {dilations}, dropout {args.conv_input_dropout} on "
+              f"embeddings and {args.conv_hidden_dropout} after convolutions, schedule {args.conv_schedule}, "
               f"batch {args.conv_batch}, at most {args.conv_epochs} epochs, patience {args.conv_patience}")
         idle, load = wait_for_idle(args.idle_wait)
         print(f"training conv-CRF: machine idle {idle} (load {load:.2f})")
         steps = -(-len(train) // args.conv_batch) * args.conv_epochs
         conv = build_conv_tagger(len(characters) + 2, len(bigram_index) + 2, width=args.conv_filters,
-                                 dilations=dilations,
+                                 dilations=dilations, input_dropout=args.conv_input_dropout,
+                                 hidden_dropout=args.conv_hidden_dropout,
                                  decay_steps=steps if args.conv_schedule == "cosine" else 0)
 
         @tf.function(jit_compile=True)
