@@ -110,7 +110,7 @@ def encode_token_embeddings(encoder, token_embeddings, segment_ids=None, padding
     """Run ``encoder`` from token embeddings: what ``encoder(inputs)`` computes after its embedding lookup.
 
     The rest of the embedding layer (positions, segments, the embedding norm) and every block run as in
-    :meth:`~llmbook.models.encoder.TransformerEncoder.call`, in inference mode; the tests check that the
+    the ``call`` of :class:`~llmbook.models.encoder.TransformerEncoder`, in inference mode; the tests check that the
     two agree.
 
     Args:
