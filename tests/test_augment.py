@@ -134,9 +134,15 @@ def test_ding_round_trip_agrees_with_load_ding_words():
     assert "zzzqx" not in lexicon.english_to_german
     assert lexicon.english_to_german["good"][0] == "gut" and lexicon.round_trip("good")[0] == "good"
     assert all(1 <= len(g) <= 3 for g in lexicon.english_to_german.values())
-    # German -> English is load_ding_words' translation (lower-cased), for every German word kept
-    best = ding.load_ding_words()
-    assert lexicon.german_to_english == {g: best[g].lower() for g in lexicon.german_to_english}
+    # every German candidate has a word entry that lists the English word as a whole alternative,
+    # and its translation back is one of that German word's own alternatives
+    alternatives: dict[str, set[str]] = {}
+    for entry in ding.word_entries():
+        alternatives.setdefault(entry.german, set()).update(a.lower() for a in entry.alternatives)
+    for english, germans in lexicon.english_to_german.items():
+        assert all(english in alternatives[g] for g in germans), english
+    assert all(back in alternatives[g] for g, back in lexicon.german_to_english.items())
+    assert set(lexicon.german_to_english) == {g for gs in lexicon.english_to_german.values() for g in gs}
     with pytest.raises(ValueError, match="vocabulary is empty"):
         load_ding_round_trip([])
     with pytest.raises(TypeError, match="not one string"):

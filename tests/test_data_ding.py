@@ -131,10 +131,8 @@ def test_missing_file_names_the_install_command(tmp_path):
         ding.load_ding_sentences(path=copy)
 
 
-def test_parses_a_small_dictionary(tmp_path):
-    entries = ["Aal\n {m}\n   eel\n",
-               "Das hatte ich nicht\ngesagt.\n\n   That is not what I said. /TINWIS/; I did not\nsay that.\n",
-               "Das hatte ich nicht gesagt.\n\n   I never said that.\n"]
+def _small_dictionary(tmp_path, entries):
+    """A ``.dict.dz`` with its ``.index`` holding ``entries``, in dictd's layout."""
     text = "".join(entries).encode("utf-8")
     path = tmp_path / "german-english.dict.dz"
     with gzip.open(path, "wb") as handle:
@@ -155,6 +153,14 @@ def test_parses_a_small_dictionary(tmp_path):
         index.append(f"{entry.split(chr(10))[0].lower()}\t{encode(offset)}\t{encode(size)}\n")
         offset += size
     path.with_name("german-english.index").write_text("".join(index), encoding="utf-8")
+    return path
+
+
+def test_parses_a_small_dictionary(tmp_path):
+    entries = ["Aal\n {m}\n   eel\n",
+               "Das hatte ich nicht\ngesagt.\n\n   That is not what I said. /TINWIS/; I did not\nsay that.\n",
+               "Das hatte ich nicht gesagt.\n\n   I never said that.\n"]
+    path = _small_dictionary(tmp_path, entries)
     small = ding.load_ding_sentences(path=path)
     assert [p.german for p in small.pairs] == ["Das hatte ich nicht gesagt."]
     assert small.pairs[0].references == ("That is not what I said.", "I did not say that.", "I never said that.")
@@ -190,3 +196,25 @@ def test_word_lexicon_bad_arguments(tmp_path):
         ding.load_ding_words(max_words=0)
     with pytest.raises(DataPackageMissingError, match="apt install dict-de-en"):
         ding.load_ding_words(path=tmp_path / "missing.dict.dz")
+
+
+def test_word_entries_parse_a_small_dictionary(tmp_path):
+    entries = ["Aal\n {m}\n   eel; eel; to slither (fish); sth. slippery\n",
+               "Hund {m} [zool.]\n   dog; canine; a very big animal\n",
+               "heute Abend\n   tonight\n",
+               "Das hatte ich nicht gesagt.\n\n   I never said that.\n"]
+    path = _small_dictionary(tmp_path, entries)
+    parsed = list(ding.word_entries(path=path))
+    # repeats dropped, "to" dropped, placeholders and alternatives of more than 3 words skipped; a
+    # two-word headword and a sentence are no single-word entries
+    assert parsed == [ding.WordEntry("Aal", ("eel", "slither"), False),
+                      ding.WordEntry("Hund", ("dog", "canine"), True)]
+    assert [e.german for e in ding.word_entries(max_words=2, path=path)] == ["Aal", "Hund", "heute Abend"]
+    assert ding.word_entries(max_english_words=4, path=path).__next__().alternatives == ("eel", "slither")
+    assert list(ding.word_entries(max_english_words=4, path=path))[1].alternatives == (
+        "dog", "canine", "a very big animal")
+    assert ding.load_ding_words(path=path) == {"Aal": "eel", "Hund": "dog"}
+    with pytest.raises(ValueError, match="max_english_words"):
+        ding.word_entries(max_english_words=0, path=path)
+    with pytest.raises(DataPackageMissingError, match="apt install dict-de-en"):
+        ding.word_entries(path=tmp_path / "missing.dict.dz")

@@ -391,23 +391,71 @@ def load_ding_words(max_words: int = 1, max_english_words: int = 3,
     return dict(_load_words(path.resolve(), max_words, max_english_words))
 
 
+@dataclass(frozen=True)
+class WordEntry:
+    """One word entry of the dictionary, as :func:`word_entries` yields it.
+
+    Attributes:
+        german: the cleaned German headword (rule 1 of :func:`load_ding_words`).
+        alternatives: its English alternatives in entry order, without repeats, each of at most
+            ``max_english_words`` words (rule 2).
+        labelled: whether the headword carries a subject label or remark (``[zool.]``, ``(Freud)``).
+    """
+
+    german: str
+    alternatives: tuple[str, ...]
+    labelled: bool
+
+
+def word_entries(max_words: int = 1, max_english_words: int = 3, path: str | Path = DICT_PATH):
+    """Every word entry of the Ding dictionary in file order, parsed by rules 1 and 2 of :func:`load_ding_words`.
+
+    The one parser of word entries: :func:`load_ding_words` and
+    :func:`llmbook.data.ding_round_trip.load_ding_round_trip` both read the dictionary through it.
+
+    Args:
+        max_words: the most words a German headword may have (longer ones are skipped).
+        max_english_words: the most words a kept English alternative may have.
+        path: the ``.dict.dz`` file (its ``.index`` must sit next to it).
+
+    Yields:
+        :class:`WordEntry` objects (an entry may have no alternative left).
+
+    Raises:
+        DataPackageMissingError: if the dictionary file or its index is missing; the message says
+            ``sudo apt install dict-de-en``.
+        ValueError: if ``max_words`` or ``max_english_words`` is not a positive integer.
+    """
+    max_words = positive_int("max_words", max_words)
+    max_english_words = positive_int("max_english_words", max_english_words)
+    path = Path(path)
+    if not path.exists():
+        raise DataPackageMissingError(f"the Ding dictionary {path} is missing: {INSTALL}")
+    return _word_entries(path.resolve(), max_words, max_english_words)
+
+
+def _word_entries(path: Path, max_words: int, max_english_words: int):
+    for _, text in _entries(path, sentences_only=False):
+        parsed = _word_alternatives(text)
+        if parsed is None or len(parsed[0].split()) > max_words:
+            continue
+        german, alternatives, labelled = parsed
+        kept = tuple(a for a in dict.fromkeys(alternatives) if len(a.split()) <= max_english_words)
+        yield WordEntry(german, kept, labelled)
+
+
 @functools.lru_cache(maxsize=4)
 def _load_words(path: Path, max_words: int, max_english_words: int) -> tuple[tuple[str, str], ...]:
     """The work of :func:`load_ding_words`, cached as an immutable tuple of items."""
     # german -> english -> [count, best (labelled, rank in entry), first position]
     counts: dict[str, dict[str, list]] = {}
     position = 0
-    for _, text in _entries(path, sentences_only=False):
-        parsed = _word_alternatives(text)
-        if parsed is None or len(parsed[0].split()) > max_words:
-            continue
-        german, alternatives, labelled = parsed
-        seen = counts.setdefault(german, {})
-        kept = [a for a in dict.fromkeys(alternatives) if len(a.split()) <= max_english_words]
-        for rank, alternative in enumerate(kept):
-            entry = seen.setdefault(alternative, [0, (labelled, rank), position])
-            entry[0] += 1
-            entry[1] = min(entry[1], (labelled, rank))
+    for entry in _word_entries(path, max_words, max_english_words):
+        seen = counts.setdefault(entry.german, {})
+        for rank, alternative in enumerate(entry.alternatives):
+            record = seen.setdefault(alternative, [0, (entry.labelled, rank), position])
+            record[0] += 1
+            record[1] = min(record[1], (entry.labelled, rank))
             position += 1
     lexicon = []
     for german, seen in counts.items():

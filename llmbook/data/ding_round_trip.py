@@ -8,9 +8,12 @@ entries once and keeps both directions for a given English vocabulary:
   whole translation alternative (case-insensitive), ranked by how many of its entries list it, then by
   entries without a subject label first, then by the alternative's rank within its entry, then file
   order; the first ``max_candidates`` are kept.
-- **German -> English**: for those German words, their one translation by the rule of
-  ``load_ding_words`` (rule 3 of its docstring: the alternative given most often, ties to an unlabelled
-  entry, the earlier rank in the entry, fewer words, the first in file order).
+- **German -> English**: for those German words, their one translation in
+  :func:`~llmbook.data.ding.load_ding_words` (rule 3 of its docstring: the alternative given most
+  often, ties to an unlabelled entry, the earlier rank in the entry, fewer words, the first in file
+  order), taken from it.
+
+Both read the entries through :func:`llmbook.data.ding.word_entries`, the one parser of word entries.
 
 So a round trip often returns the word (``good -> gut -> good``), sometimes paraphrases it
 (``movie -> Spielfilm -> fiction film``) and often picks another sense (``the -> der -> who``,
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from llmbook.data._common import DataPackageMissingError
-from llmbook.data.ding import DICT_PATH, INSTALL, LICENCE, SOURCE, _entries, _word_alternatives
+from llmbook.data.ding import DICT_PATH, INSTALL, LICENCE, SOURCE, load_ding_words, word_entries
 from llmbook.validation import positive_int
 
 __all__ = ["RoundTripLexicon", "load_ding_round_trip"]
@@ -91,28 +94,18 @@ def load_ding_round_trip(vocabulary: Iterable[str], max_candidates: int = 3, low
 def _load(path: Path, words: frozenset, max_candidates: int, lowercase: bool):
     # the defaults of load_ding_words: single German words, English of at most 3 words
     max_words, max_english_words = 1, 3
-    # german -> english -> [count, best (labelled, rank in entry), first position]: load_ding_words' bookkeeping
-    counts: dict[str, dict[str, list]] = {}
-    # english word -> german -> [count, best (labelled, rank), first position]
+    # english word -> german -> [count, best (labelled, rank in entry), first position]
     listed: dict[str, dict[str, list]] = {}
     position = 0
-    for _, text in _entries(path, sentences_only=False):
-        parsed = _word_alternatives(text)
-        if parsed is None or len(parsed[0].split()) > max_words:
-            continue
-        german, alternatives, labelled = parsed
-        seen = counts.setdefault(german, {})
-        kept = [a for a in dict.fromkeys(alternatives) if len(a.split()) <= max_english_words]
-        for rank, alternative in enumerate(kept):
-            entry = seen.setdefault(alternative, [0, (labelled, rank), position])
-            entry[0] += 1
-            entry[1] = min(entry[1], (labelled, rank))
+    for entry in word_entries(max_words, max_english_words, path):
+        for rank, alternative in enumerate(entry.alternatives):
             key = alternative.lower() if lowercase else alternative
             if key in words:
-                lister = listed.setdefault(key, {}).setdefault(german, [0, (labelled, rank), position])
-                lister[0] += 1
-                lister[1] = min(lister[1], (labelled, rank))
+                record = listed.setdefault(key, {}).setdefault(entry.german, [0, (entry.labelled, rank), position])
+                record[0] += 1
+                record[1] = min(record[1], (entry.labelled, rank))
             position += 1
+    best = load_ding_words(max_words, max_english_words, path)
     forward, backward = [], {}
     for english, germans in sorted(listed.items()):
         ranked = sorted(germans.items(), key=lambda item: (-item[1][0], item[1][1], item[1][2]))
@@ -120,7 +113,5 @@ def _load(path: Path, words: frozenset, max_candidates: int, lowercase: bool):
         forward.append((english, chosen))
         for german in chosen:
             if german not in backward:
-                best = min(counts[german].items(),
-                           key=lambda item: (-item[1][0], item[1][1], len(item[0].split()), item[1][2]))
-                backward[german] = best[0].lower() if lowercase else best[0]
+                backward[german] = best[german].lower() if lowercase else best[german]
     return tuple(forward), tuple(backward.items())
