@@ -129,3 +129,20 @@ def test_mathjax_must_come_from_the_built_site(tmp_path):
     assert "loads MathJax from https://" in chapters.mathjax_problems(tmp_path)[0]
     page.write_text('<script src="../_static/mathjax/tex-svg.js"></script>')
     assert "not in the build" in chapters.mathjax_problems(tmp_path)[0]
+
+
+def test_native_log_lines_are_dropped_and_nothing_else():
+    notebook = nbformat.v4.new_notebook()
+    log = ("E0000 00:00:1796350435.932238    7724 util.cc:131] oneDNN supports DT_BOOL only on platforms "
+           "with AVX-512. Falling back to the default Eigen-based implementation if present.\n")
+    notebook.cells = [nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("y")]
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="before\n"),
+                                 nbformat.v4.new_output("stream", name="stderr", text=log),
+                                 nbformat.v4.new_output("stream", name="stdout", text="after\n")]
+    warning = "UserWarning: a real warning\n"
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stderr", text=log + warning),
+                                 nbformat.v4.new_output("stream", name="stdout", text=log)]
+    assert chapters.drop_native_logs(notebook) == 2
+    assert [o["text"] for o in notebook.cells[0].outputs] == ["before\n", "after\n"]
+    # a real warning stays; stdout is never touched
+    assert [(o["name"], o["text"]) for o in notebook.cells[1].outputs] == [("stderr", warning), ("stdout", log)]
