@@ -3,12 +3,17 @@
 Run:  TF_CPP_MIN_LOG_LEVEL=1 .venv/bin/python benchmarks/translate.py [--budgets 30,60,120,240]
       [--steps 150,300,600] [--max-words 8] [--vocab 1000] [--dev 400] [--batch 64] [--lr 3e-3]
       [--warmup 30] [--label-smoothing 0.1] [--repeats 3] [--beam 4] [--skip-baselines] [--json PATH]
+      [--source german|gloss|both] [--dropout 0.1]
 
 The defaults are chapter 16's setup (sentences of 3 to 8 words, a joint BPE of 1000 tokens, peak learning
 rate 3e-3 after 30 warm-up steps, label smoothing 0.1). ``--steps`` gives checkpoints in training steps
 instead of seconds (a load-independent x-axis); ``--json`` writes the table (and the baselines) to a file,
 which chapter 16 reads for its curve (``benchmarks/results/translate_curve.json``). The previous session's
 setup was ``--max-words 10 --vocab 4000 --lr 1e-3 --warmup 200 --label-smoothing 0``.
+
+``--source`` says what the encoder reads: ``german`` (the default), ``gloss`` (the word-by-word translation
+with ``load_ding_words()``, so the model learns to post-edit the dictionary's output) or ``both`` (the German,
+then `` = ``, then the gloss; up to twice as many source tokens).
 
 Data: ``load_ding_sentences(max_words=--max-words)`` split with ``split(seed=0)``; the model trains on the
 train part and is scored on the first ``--dev`` pairs of the validation part (against all of each pair's
@@ -74,6 +79,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--source", choices=("german", "gloss", "both"), default="german")
+    parser.add_argument("--dropout", type=float, default=0.1)
     args = parser.parse_args()
     by_steps = bool(args.steps)
     budgets = sorted(float(b) for b in (args.steps or args.budgets).split(","))
@@ -99,11 +106,18 @@ def main() -> None:
         return corpus_bleu(hypotheses, references).score, chrf(hypotheses, references).score
 
     rows = []
+    start = time.perf_counter()
+    lexicon = load_ding_words() if not args.skip_baselines or args.source != "german" else {}
+    loaded = time.perf_counter() - start
+
+    def encoder_text(german):
+        if args.source == "german":
+            return german
+        gloss = word_by_word(german, lexicon)
+        return gloss if args.source == "gloss" else f"{german} = {gloss}"
+
     if not args.skip_baselines:
         rows.append(("copy", *score([copy_translate(s) for s in sources])))
-        start = time.perf_counter()
-        lexicon = load_ding_words()
-        loaded = time.perf_counter() - start
         rows.append(("word-by-word", *score([word_by_word(s, lexicon) for s in sources])))
         print(f"word lexicon: {len(lexicon)} entries, loaded in {loaded:.1f} s")
         for name, bleu, chrf_score in rows:
@@ -113,19 +127,22 @@ def main() -> None:
     tokenizer = ByteLevelBPE.train(train.german + train.english, args.vocab, special_tokens=SPECIALS)
     print(f"BPE: {tokenizer.vocab_size} tokens trained in {time.perf_counter() - start:.1f} s")
     assert [tokenizer.encode(s)[0] for s in SPECIALS] == [PAD, BOS, EOS]
-    source_ids = tokenizer.encode_batch(train.german)
+    source_length = MAX_TOKENS * (2 if args.source == "both" else 1)
+    source_ids = tokenizer.encode_batch([encoder_text(g) for g in train.german])
     target_ids = tokenizer.encode_batch(train.english)
-    keep = [i for i, (s, t) in enumerate(zip(source_ids, target_ids)) if len(s) <= MAX_TOKENS and len(t) < MAX_TOKENS]
-    print(f"{len(keep)} of {len(train)} train pairs fit in {MAX_TOKENS} tokens; mean tokens per German sentence "
+    keep = [i for i, (s, t) in enumerate(zip(source_ids, target_ids))
+            if len(s) <= source_length and len(t) < MAX_TOKENS]
+    print(f"{len(keep)} of {len(train)} train pairs fit in {MAX_TOKENS} tokens; mean tokens per source "
           f"{np.mean([len(s) for s in source_ids]):.1f}, per English {np.mean([len(t) for t in target_ids]):.1f}")
-    source = _pad([source_ids[i] for i in keep], MAX_TOKENS)
+    source = _pad([source_ids[i] for i in keep], source_length)
     target_in = _pad([[BOS] + target_ids[i] for i in keep], MAX_TOKENS)
     target_out = _pad([target_ids[i] + [EOS] for i in keep], MAX_TOKENS)
-    dev_source = _pad([ids[:MAX_TOKENS] for ids in tokenizer.encode_batch(sources)], MAX_TOKENS)
+    dev_source = _pad([ids[:source_length] for ids in tokenizer.encode_batch([encoder_text(s) for s in sources])],
+                      source_length)
 
     set_seed(0, keras=True)
     model = Seq2SeqTransformer(tokenizer.vocab_size, hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256,
-                               max_length=MAX_TOKENS + MAX_NEW_TOKENS, dropout=0.1, pad_id=PAD)
+                               max_length=source_length + MAX_NEW_TOKENS, dropout=args.dropout, pad_id=PAD)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10**9, alpha=1.0, warmup_target=args.lr,
                                                       warmup_steps=args.warmup)
     vocab_size = tokenizer.vocab_size
@@ -148,7 +165,7 @@ def main() -> None:
         for begin in range(0, len(dev_source), DECODE_BATCH):
             chunk = dev_source[begin:begin + DECODE_BATCH]
             if len(chunk) < DECODE_BATCH:  # keep one shape: the compiled search is reused
-                chunk = np.concatenate([chunk, np.full((DECODE_BATCH - len(chunk), MAX_TOKENS), PAD, "int32")])
+                chunk = np.concatenate([chunk, np.full((DECODE_BATCH - len(chunk), source_length), PAD, "int32")])
                 chunk[len(dev_source) - begin:, 0] = EOS
             context, context_mask = model.encode(chunk)
             results = beam_search(model, [[BOS]] * DECODE_BATCH, beam_size, MAX_NEW_TOKENS, eos_id=EOS,
