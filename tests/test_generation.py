@@ -152,7 +152,7 @@ def test_the_prefill_compiles_once_for_every_prompt_length():
     model = GPT(vocab_size=40, max_length=64, num_layers=1, num_heads=2, hidden_dim=8)
     for length in (3, 17, 40, 60):                 # 1, 1, 2 and 2 chunks; one cache size
         generate(model, [1 + i % 39 for i in range(length)], 2, max_length=64)  # ids inside the vocabulary
-    assert _COMPILED[model][("extend", True)].experimental_get_tracing_count() == 1
+    assert _COMPILED[model][("extend", True, None)].experimental_get_tracing_count() == 1
 
 
 def test_logits_at_returns_one_position_of_the_full_logits(gpt):

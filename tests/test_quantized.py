@@ -174,3 +174,21 @@ def test_decoder_with_a_separate_biased_head():
     assert isinstance(model.lm_head, QuantizedDense) and model.lm_head.bias is not None
     after = ops.convert_to_numpy(model(tokens))
     assert 0 < np.abs(after - before).max() < 0.02 * np.abs(before).max()
+
+
+def test_generating_before_quantizing_does_not_keep_the_float_weights():
+    from llmbook.generation import decoding
+
+    tokens, last = np.array([[5, 17, 3, 88]], "int32"), ops.convert_to_tensor(3, "int32")
+    model = small_decoder()
+    generate(model, [5, 17, 3, 88], 4, max_length=20)  # compiles the float model's greedy loop
+    float_logits = ops.convert_to_numpy(decoding._compiled(model, "forward", True)(tokens, last))
+    quantize_model(model, "int8")
+    eager = ops.convert_to_numpy(model(tokens))[:, -1, :]
+    compiled = ops.convert_to_numpy(decoding._compiled(model, "forward", True)(tokens, last))
+    # the compiled function now reads the int8 weights, not the float ones it was first traced with
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-5)
+    assert np.abs(compiled - float_logits).max() > 1e-4
+    fresh = small_decoder()
+    quantize_model(fresh, "int8")
+    assert generate(model, [5, 17, 3, 88], 12, max_length=20) == generate(fresh, [5, 17, 3, 88], 12, max_length=20)

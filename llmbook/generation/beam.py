@@ -87,7 +87,7 @@ from keras import ops, tree
 
 from llmbook.backend import compile_function
 from llmbook.generation.batch import BATCH_PREFILL_CHUNK, _check_prompts
-from llmbook.generation.decoding import _compiled
+from llmbook.generation.decoding import _compiled, weight_format
 from llmbook.validation import non_negative_int, positive_int
 
 _STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -307,7 +307,7 @@ def _compiled_prefill(adapter, jit: bool):
     """The adapter's :meth:`~BeamAdapter.extend` compiled for a whole prefix (the encoder-decoder's prefill)."""
     owner = adapter.model if adapter.model is not None else adapter
     functions = _STEPS.setdefault(owner, {})
-    key = (type(adapter), "prefill", jit)
+    key = (type(adapter), "prefill", jit, weight_format(owner))
     if key not in functions:
         functions[key] = compile_function(adapter.extend, jit, autograph=False)
     return functions[key]
@@ -408,7 +408,7 @@ def _search_on_device(adapter, logits, cache, constants, position: int, stops: l
     """:func:`beam_search` with ``jit=True``: one compiled call runs the search; the hypotheses as lists."""
     owner = adapter.model if adapter.model is not None else adapter
     functions = _STEPS.setdefault(owner, {})
-    key = (type(adapter), "search", width, k, num_return)
+    key = (type(adapter), "search", width, k, num_return, weight_format(owner))
     if key not in functions:
         functions[key] = compile_function(_device_search(adapter, width, k, num_return), True, autograph=False)
     scores, log_probs, tokens, lengths = functions[key](

@@ -40,12 +40,20 @@ PREFILL_CHUNK = 32
 
 
 def _compiled(model, kind: str, jit: bool):
-    """The model's compiled decoding functions, made once per model and kind (and traced per shape)."""
+    """The model's compiled decoding functions, made once per model, kind and weight format (and traced
+    per shape). The format (``model.quantization``, set by :func:`llmbook.models.quantize.quantize_model`)
+    is part of the key: a function traced before the model was quantized would keep its float weights."""
     functions = _COMPILED.setdefault(model, {})
-    key = (kind, jit)
+    key = (kind, jit, weight_format(model))
     if key not in functions:
         functions[key] = compile_function(_DECODERS[kind](model), jit, autograph=False)
     return functions[key]
+
+
+def weight_format(model):
+    """``model.quantization`` (``"int8"``, ``"bfloat16"``) or None for a float model: part of every
+    compiled-function cache key, so quantizing a model in place never reuses its float functions."""
+    return getattr(model, "quantization", None)
 
 
 def _extend(model):

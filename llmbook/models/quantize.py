@@ -52,8 +52,8 @@ def quantize_model(model, mode: str = "int8"):
     Every ``keras.layers.Dense`` (attention and MLP projections, a separate output head) becomes a
     :class:`QuantizedDense`; ``model.token_embedding`` becomes a :class:`QuantizedEmbedding`, which, when
     the model ties its output head to the embedding, also computes the logits (one table, not two).
-    Norms, biases and scales stay float32, and so does all arithmetic. Quantize a freshly loaded model,
-    before generating with it: functions already compiled for the model keep reading its float weights.
+    Norms, biases and scales stay float32, and so does all arithmetic. It sets ``model.quantization``, which
+    the generation functions' caches key on, so functions compiled for the float model are not reused.
 
     Args:
         model: a built :class:`~llmbook.models.decoder.TransformerDecoder` (GPT, LlamaDecoder, SmolLM2).
