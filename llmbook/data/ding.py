@@ -383,12 +383,7 @@ def load_ding_words(max_words: int = 1, max_english_words: int = 3,
             ``sudo apt install dict-de-en``.
         ValueError: if ``max_words`` or ``max_english_words`` is not a positive integer.
     """
-    max_words = positive_int("max_words", max_words)
-    max_english_words = positive_int("max_english_words", max_english_words)
-    path = Path(path)
-    if not path.exists():
-        raise DataPackageMissingError(f"the Ding dictionary {path} is missing: {INSTALL}")
-    return dict(_load_words(path.resolve(), max_words, max_english_words))
+    return dict(_load_words(*_word_arguments(path, max_words, max_english_words)))
 
 
 @dataclass(frozen=True)
@@ -426,12 +421,17 @@ def word_entries(max_words: int = 1, max_english_words: int = 3, path: str | Pat
             ``sudo apt install dict-de-en``.
         ValueError: if ``max_words`` or ``max_english_words`` is not a positive integer.
     """
+    return _word_entries(*_word_arguments(path, max_words, max_english_words))
+
+
+def _word_arguments(path, max_words, max_english_words) -> tuple[Path, int, int]:
+    """The checked arguments of :func:`load_ding_words` and :func:`word_entries`: the resolved path, the limits."""
     max_words = positive_int("max_words", max_words)
     max_english_words = positive_int("max_english_words", max_english_words)
     path = Path(path)
     if not path.exists():
         raise DataPackageMissingError(f"the Ding dictionary {path} is missing: {INSTALL}")
-    return _word_entries(path.resolve(), max_words, max_english_words)
+    return path.resolve(), max_words, max_english_words
 
 
 def _word_entries(path: Path, max_words: int, max_english_words: int):
