@@ -3,7 +3,7 @@
 Chapters 14 (CRFs) and 15 (multi-task learning) and ``benchmarks/crf.py`` prepare their data here, so the
 same corpus gives the same pieces and the same split everywhere:
 
-- :meth:`llmbook.data.TaggedCorpus.block_split` splits by document: blocks of consecutive lines, dealt
+- :meth:`llmbook.data.chinese.TaggedCorpus.block_split` splits by document: blocks of consecutive lines, dealt
   with a seed (the corpus has no article ids).
 - :func:`cut` cuts a line's ``(word, tag)`` pairs after punctuation marks (``，。！？；`` for clauses,
   ``。！？；`` for sentences), and optionally at a word boundary before a piece would pass ``max_chars``.
