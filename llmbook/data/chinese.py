@@ -47,6 +47,29 @@ def load_chinese_sentiment() -> LabelledTexts:
 Sentence = tuple[tuple[str, str], ...]
 
 
+def word_entity_labels(tags) -> list[str]:
+    """Word-level BIO entity labels of one sentence's POS tags: ``nr`` PER, ``ns`` LOC, ``nt`` ORG.
+
+    Adjacent ``nr`` words form one PER entity (the corpus writes 江/nr 泽民/nr); every ``ns`` or ``nt`` word
+    is an entity of its own. The one place of this rule: :meth:`TaggedCorpus.entities` and
+    :func:`llmbook.tasks.tagging.character_tags` both use it.
+
+    >>> word_entity_labels(["nr", "nr", "v", "ns", "ns"])
+    ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
+    """
+    labels, previous = [], None
+    for tag in tags:
+        kind = ENTITY_TAGS.get(tag)
+        if kind is None:
+            labels.append("O")
+        elif kind == "PER" and previous == "nr":
+            labels.append("I-PER")
+        else:
+            labels.append(f"B-{kind}")
+        previous = tag
+    return labels
+
+
 @dataclass(frozen=True)
 class TaggedCorpus:
     """Segmented, part-of-speech-tagged sentences.
@@ -77,20 +100,7 @@ class TaggedCorpus:
         ``nr`` words (江/nr 泽民/nr), so adjacent ``nr`` words form one PER entity; every ``ns`` or ``nt``
         word is an entity of its own.
         """
-        labelled = []
-        for sentence in self.sentences:
-            labels, previous = [], None
-            for _, tag in sentence:
-                kind = ENTITY_TAGS.get(tag)
-                if kind is None:
-                    labels.append("O")
-                elif kind == "PER" and previous == "nr":
-                    labels.append("I-PER")
-                else:
-                    labels.append(f"B-{kind}")
-                previous = tag
-            labelled.append(labels)
-        return labelled
+        return [word_entity_labels([tag for _, tag in sentence]) for sentence in self.sentences]
 
     def n_blocks(self, size: int = 20) -> int:
         """How many blocks of ``size`` consecutive sentences the corpus has (the last may be shorter)."""

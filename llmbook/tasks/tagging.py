@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from llmbook.data.chinese import ENTITY_TAGS
+from llmbook.data.chinese import word_entity_labels
 from llmbook.metrics.spans import segmentation_tags
 from llmbook.validation import positive_int
 
@@ -83,15 +83,8 @@ def character_tags(pairs: Pairs) -> tuple[str, list[str], list[str]]:
     ('江泽民说', ['S', 'B', 'E', 'S'], ['B-PER', 'I-PER', 'I-PER', 'O'])
     """
     words = [word for word, _ in pairs]
-    segmentation = list(segmentation_tags(words))
-    entities, previous = [], None
-    for word, tag in pairs:
-        kind = ENTITY_TAGS.get(tag)
-        if kind is None:
-            entities += ["O"] * len(word)
-        elif kind == "PER" and previous == "nr":
-            entities += ["I-PER"] * len(word)
-        else:
-            entities += [f"B-{kind}"] + [f"I-{kind}"] * (len(word) - 1)
-        previous = tag
-    return "".join(words), segmentation, entities
+    entities = []
+    for word, label in zip(words, word_entity_labels([tag for _, tag in pairs])):
+        inside = "O" if label == "O" else "I-" + label[2:]
+        entities += [label] + [inside] * (len(word) - 1)
+    return "".join(words), list(segmentation_tags(words)), entities
