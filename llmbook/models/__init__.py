@@ -13,7 +13,7 @@ _LAZY = {"TransformerDecoder": "llmbook.models.decoder", "TransformerEncoder": "
          "Seq2SeqTransformer": "llmbook.models.seq2seq", "greedy_translate": "llmbook.models.seq2seq",
          "RecurrentLanguageModel": "llmbook.models.recurrent", "TruncatedBPTT": "llmbook.models.recurrent",
          "bptt_batches": "llmbook.models.recurrent", "gradient_norms_per_step": "llmbook.models.recurrent",
-         "MultiTaskTagger": "llmbook.models.tagger",
+         "MultiTaskTagger": "llmbook.models.tagger", "FeedForwardLM": "llmbook.models.feedforward",
          "BagOfNgramsClassifier": "llmbook.models.classifier", "NgramVocabulary": "llmbook.models.classifier"}
 __all__ += list(_LAZY)
 
