@@ -11,7 +11,8 @@ import pytest
 from llmbook.data import SimilarityPair, SimilaritySet
 from llmbook.data.gensim_data import AnalogyQuestion, AnalogySet
 from llmbook.embeddings import (WordVectors, cbow_windows, evaluate_analogies, evaluate_similarity, keep_probabilities,
-                                negative_table, skipgram_pairs, spearman, subsample, unigram_distribution, weat)
+                                negative_table, skipgram_pairs, spearman, spearman_interval, subsample,
+                                unigram_distribution, weat)
 from llmbook.text import Vocabulary
 
 gensim = pytest.importorskip("gensim")
@@ -220,6 +221,38 @@ def test_similarity_evaluation_matches_gensim(lee_vectors):
     _pearson, (rho, _p), oov = keyed.evaluate_word_pairs(str(path))
     assert ours.spearman == pytest.approx(rho, abs=1e-6)
     assert ours.coverage == pytest.approx(1 - oov / 100, abs=1e-9)
+
+
+def test_spearman_interval_agrees_with_scipys_bootstrap():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=300)
+    y = 0.4 * x + rng.normal(size=300)
+    ours = spearman_interval(x, y, resamples=4000, seed=1)
+    reference = stats.bootstrap((x, y), lambda a, b: stats.spearmanr(a, b).statistic, paired=True,
+                                vectorized=False, n_resamples=4000, method="percentile",
+                                random_state=0).confidence_interval
+    # two Monte Carlo estimates of the same percentiles (different random streams) agree within their noise
+    np.testing.assert_allclose(ours, (reference.low, reference.high), atol=0.01)
+    assert ours[0] < spearman(x, y) < ours[1]
+    assert spearman_interval(x, y, resamples=4000, seed=1) == ours
+    with pytest.raises(ValueError, match="positive number"):
+        spearman_interval(x, y, resamples=0)
+    with pytest.raises(ValueError, match="equal length"):
+        spearman_interval(x, y[:-1])
+
+
+def test_similarity_evaluation_carries_the_interval_of_its_covered_pairs(lee_vectors):
+    from llmbook.data import load
+
+    _keyed, vectors = lee_vectors
+    pairs = load("wordsim353")
+    plain = evaluate_similarity(vectors, pairs)
+    ours = evaluate_similarity(vectors, pairs, bootstrap=500, seed=3)
+    assert plain.interval is None and ours.spearman == plain.spearman
+    assert ours.interval[0] < ours.spearman < ours.interval[1]
+    with pytest.raises(ValueError, match="non-negative number of resamples"):
+        evaluate_similarity(vectors, pairs, bootstrap=-1)
 
 
 def test_spearman_against_scipy():

@@ -6,7 +6,7 @@ Their vocabulary is ``llmbook.text.Vocabulary`` built with ``specials=()`` and `
 """
 
 from llmbook.embeddings.evaluation import (AnalogyResult, SimilarityResult, WeatResult, evaluate_analogies,
-                                           evaluate_similarity, spearman, weat)
+                                           evaluate_similarity, spearman, spearman_interval, weat)
 from llmbook.embeddings.sampling import keep_probabilities, negative_table, subsample, unigram_distribution
 from llmbook.embeddings.vectors import WordVectors
 from llmbook.embeddings.windows import cbow_windows, skipgram_pairs
@@ -31,5 +31,5 @@ def __getattr__(name):
 __all__ = [
     "AnalogyResult", "SimilarityResult", "WeatResult", "WordVectors",
     "cbow_windows", "evaluate_analogies", "evaluate_similarity", "keep_probabilities", "negative_table",
-    "skipgram_pairs", "spearman", "subsample", "unigram_distribution", "weat", *_LAZY,
+    "skipgram_pairs", "spearman", "spearman_interval", "subsample", "unigram_distribution", "weat", *_LAZY,
 ]

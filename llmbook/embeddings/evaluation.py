@@ -106,12 +106,17 @@ def evaluate_analogies(vectors: WordVectors, analogies, method: str = "3cosadd",
 
 @dataclass(frozen=True)
 class SimilarityResult:
-    """Spearman's rho on a word-pair set, with coverage."""
+    """Spearman's rho on a word-pair set, with coverage.
+
+    ``interval`` is a 95 % percentile bootstrap interval of rho over the covered pairs when
+    :func:`evaluate_similarity` was asked for one (``bootstrap > 0``), else None.
+    """
 
     name: str
     spearman: float
     covered: int
     total: int
+    interval: tuple[float, float] | None = None
 
     @property
     def coverage(self) -> float:
@@ -145,15 +150,50 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
 
 
-def evaluate_similarity(vectors: WordVectors, pairs, lowercase: bool = True) -> SimilarityResult:
+def spearman_interval(x: Sequence[float], y: Sequence[float], resamples: int = 1000,
+                      seed: int = 0) -> tuple[float, float]:
+    """A 95 % percentile bootstrap interval of Spearman's rho over the pairs ``(x[i], y[i])``.
+
+    The pairs are drawn with replacement ``resamples`` times (``numpy.random.default_rng(seed)``); the
+    interval is the 2.5th and 97.5th percentiles of the resampled rho (a resample whose scores are all
+    equal has no rho and is left out).
+
+    Raises:
+        ValueError: for fewer than 2 pairs, different lengths, or fewer than 1 resample.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"need two sequences of equal length >= 2, got shapes {x.shape} and {y.shape}")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise ValueError(f"resamples must be a positive number (e.g. 1000), got {resamples!r}")
+    rng = np.random.default_rng(seed)
+    resampled = []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(x), len(x))
+        rho = spearman(x[rows], y[rows])
+        if np.isfinite(rho):
+            resampled.append(rho)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def evaluate_similarity(vectors: WordVectors, pairs, lowercase: bool = True, *, bootstrap: int = 0,
+                        seed: int = 0) -> SimilarityResult:
     """Spearman's rho between cosine similarity and human scores (e.g. ``load("wordsim353")``).
 
     Pairs with an out-of-vocabulary word are skipped and reported through the coverage. With ``lowercase``
     (gensim's default) a word stands for its most frequent spelling in the vocabulary.
 
+    With ``bootstrap`` resamples, the covered pairs are drawn with replacement that many times
+    (``numpy.random.default_rng(seed)``) and the result carries the 2.5th and 97.5th percentiles of the
+    resampled rho: how much rho depends on which pairs the benchmark happens to hold.
+
     Raises:
-        ValueError: if fewer than 2 pairs are covered (the correlation is undefined).
+        ValueError: if fewer than 2 pairs are covered (the correlation is undefined), or ``bootstrap`` is
+            negative.
     """
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise ValueError(f"bootstrap must be a non-negative number of resamples (e.g. 1000), got {bootstrap!r}")
     lookup = _lookup(vectors.words, lowercase)
     model_scores, human_scores = [], []
     for pair in pairs.pairs:
@@ -164,7 +204,9 @@ def evaluate_similarity(vectors: WordVectors, pairs, lowercase: bool = True) -> 
     if len(model_scores) < 2:
         raise ValueError(f"only {len(model_scores)} pair(s) of {pairs.name} are in the vocabulary; "
                          f"train on a larger corpus or lower min_count")
-    return SimilarityResult(pairs.name, spearman(model_scores, human_scores), len(model_scores), len(pairs))
+    interval = spearman_interval(model_scores, human_scores, bootstrap, seed) if bootstrap else None
+    return SimilarityResult(pairs.name, spearman(model_scores, human_scores), len(model_scores), len(pairs),
+                            interval)
 
 
 @dataclass(frozen=True)
