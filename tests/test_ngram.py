@@ -39,6 +39,10 @@ def test_counts_by_hand():
     assert model.ngrams(["a", "b"]) == [(BOS, "a"), ("a", "b"), ("b", EOS)]
     assert math.isclose(model.perplexity([["the", "king", "is", "dead"]]), (2 / 9) ** (-1 / 5))
     assert model.perplexity([["the", "queen", "is", "alive"]]) == math.inf
+    # one term per predicted token, empty sentences skipped; their mean is the cross-entropy
+    logs = model.token_logscores([["the", "king", "is", "dead"], []])
+    assert logs.shape == (5,) and logs[0] == math.log2(2 / 3)
+    assert math.isclose(-logs.mean(), model.cross_entropy([["the", "king", "is", "dead"]]))
 
 
 def test_rare_words_become_unk():

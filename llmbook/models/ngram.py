@@ -227,8 +227,11 @@ class NGramLanguageModel:
         n = self.order
         return [tuple(padded[i:i + n]) for i in range(len(padded) - n + 1)]
 
-    def cross_entropy(self, sentences: Iterable[Sequence[str]]) -> float:
-        """Mean negative log2 probability per predicted token (words and ``</s>``), in bits.
+    def token_logscores(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
+        """log2 P of every predicted token (each word, then ``</s>``, sentence by sentence), in float64.
+
+        These are the terms :meth:`cross_entropy` averages; ``-inf`` where a probability is 0. Empty
+        sentences predict nothing and are skipped.
 
         Raises:
             ValueError: if there is nothing to score.
@@ -237,7 +240,16 @@ class NGramLanguageModel:
         logs = [self.logscore(g[-1], g[:-1]) for s in sentences if len(s) > 0 for g in self.ngrams(s)]
         if not logs:
             raise ValueError("the evaluation text is empty: give at least one non-empty sentence of tokens")
-        if any(math.isinf(x) for x in logs):
+        return np.array(logs, dtype=np.float64)
+
+    def cross_entropy(self, sentences: Iterable[Sequence[str]]) -> float:
+        """Mean negative log2 probability per predicted token (words and ``</s>``), in bits.
+
+        Raises:
+            ValueError: if there is nothing to score.
+        """
+        logs = self.token_logscores(sentences)
+        if np.isinf(logs).any():
             return math.inf
         return -math.fsum(logs) / len(logs)
 
